@@ -1,0 +1,427 @@
+"""The catalog stage: read every descriptor, check it, follow Locations, then relate.
+
+Like Pelican's run, it reads everything first and resolves cross-references after, so a
+reference may point at an entity read later, and one broken file never stops the rest.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import __version__
+from ..model import (
+    CatalogFile,
+    EntityRef,
+    EntitySource,
+    Finding,
+    Path,
+    Relation,
+    check_entity,
+    dotted,
+)
+from ..sources import OutsideRepository, Repository
+from ._placeholders import PlaceholderError, resolve_placeholders
+from ._positions import locate
+from ._read import read_descriptor_file
+from ._relate import relate
+
+__all__ = ["CatalogOptions", "build_catalog"]
+
+LOCATION_ANNOTATION = "backstage.io/managed-by-location"
+ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
+SOURCE_ANNOTATION = "backstage.io/source-location"
+VIEW_ANNOTATION = "backstage.io/view-url"
+EDIT_ANNOTATION = "backstage.io/edit-url"
+
+
+@dataclass(frozen=True)
+class CatalogOptions:
+    max_file_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass
+class Accepted:
+    """An entity that passed every check, with what the relate step needs of it."""
+
+    ref: EntityRef
+    entity: dict[str, Any]
+    relations: list[Relation]
+    source: EntitySource
+    file: str
+    text_key: tuple[str, str]
+
+
+@dataclass
+class _Pending:
+    repository: Repository
+    path: str
+    origin: str
+
+
+@dataclass
+class _Run:
+    options: CatalogOptions
+    known: dict[str, EntitySource]
+    findings: list[Finding] = field(default_factory=list)
+    accepted: dict[str, Accepted] = field(default_factory=dict)
+    seen_files: set[tuple[str, str]] = field(default_factory=set)
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    files: int = 0
+    documents: int = 0
+    rejected: int = 0
+    conflicts: int = 0
+
+
+def build_catalog(
+    repositories: Sequence[Repository],
+    options: CatalogOptions | None = None,
+    previous: CatalogFile | None = None,
+    progress: Callable[[str], None] | None = None,
+    known: dict[str, EntitySource] | None = None,
+) -> CatalogFile:
+    """Read, check and relate every descriptor of ``repositories`` into a catalog.
+
+    ``previous`` is the last build's catalog (to report entities that disappeared);
+    ``known`` are entities of the rest of the organisation, which references may name.
+    """
+    run = _Run(options or CatalogOptions(), known or {})
+    queue: deque[_Pending] = deque(
+        _Pending(repo, path, _location_ref(repo, path))
+        for repo in repositories
+        for path in repo.descriptors
+    )
+    while queue:
+        pending = queue.popleft()
+        key = (pending.repository.name, pending.path)
+        if key in run.seen_files:
+            continue
+        run.seen_files.add(key)
+        if progress is not None:
+            progress(f"{pending.repository.name}/{pending.path}")
+        queue.extend(_process_file(run, pending))
+
+    accepted = sorted(run.accepted.values(), key=lambda a: a.ref.key)
+    relations, relate_findings, orphans, unresolved = relate(accepted, run.known)
+    findings = run.findings + _place(run, relate_findings)
+    disappeared = _disappeared(previous, run.accepted)
+    findings.extend(disappeared)
+    findings.sort(key=lambda f: (f.file, f.line, f.column, f.rule))
+
+    entities = []
+    for item in accepted:
+        entity = dict(item.entity)
+        entity["relations"] = [
+            {"type": rel_type, "targetRef": target} for rel_type, target in relations[item.ref.key]
+        ]
+        entities.append(entity)
+    by_kind: dict[str, int] = {}
+    for item in accepted:
+        by_kind[item.ref.kind] = by_kind.get(item.ref.kind, 0) + 1
+    return CatalogFile(
+        generator=f"backlot {__version__}",
+        entities=entities,
+        sources={item.ref.key: item.source for item in accepted},
+        findings=findings,
+        summary={  # type: ignore[arg-type]
+            "entities": len(accepted),
+            "by_kind": dict(sorted(by_kind.items())),
+            "files": run.files,
+            "documents": run.documents,
+            "rejected": run.rejected,
+            "errors": sum(f.severity == "error" for f in findings),
+            "warnings": sum(f.severity == "warning" for f in findings),
+            "orphans": orphans,
+            "unresolved_refs": unresolved,
+            "conflicts": run.conflicts,
+            "disappeared": len(disappeared),
+        },
+    )
+
+
+def _location_ref(repository: Repository, path: str) -> str:
+    if repository.url:
+        return f"url:{repository.url}/blob/HEAD/{path}"
+    return f"file:{(repository.root / path).resolve()}"
+
+
+def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
+    """Check every document of one file; return the files its Location entities point at."""
+    repository, path = pending.repository, pending.path
+    display = repository.display(path)
+    run.files += 1
+    read = read_descriptor_file(repository, path, run.options.max_file_bytes)
+    for problem in read.problems:
+        run.findings.append(
+            Finding(
+                file=display,
+                line=problem.line,
+                column=problem.column,
+                rule=problem.rule,
+                severity="error" if problem.severity == "error" else "warning",
+                message=problem.message,
+            )
+        )
+    text_key = (repository.name, path)
+    run.texts[text_key] = read.text
+    location = _location_ref(repository, path)
+    follow: list[_Pending] = []
+    problems_to_place: list[tuple[int, Path, str, str, str | None]] = []
+    for doc in read.documents:
+        run.documents += 1
+        if doc.error is not None:
+            run.rejected += 1
+            run.findings.append(
+                Finding(
+                    file=display,
+                    line=doc.error.line,
+                    column=doc.error.column,
+                    rule=doc.error.rule,
+                    message=doc.error.message,
+                    document=doc.index if doc.error.rule != "yaml/syntax" else None,
+                )
+            )
+            continue
+        value = doc.value
+        if not isinstance(value, dict):
+            run.rejected += 1
+            run.findings.append(
+                Finding(
+                    file=display,
+                    line=doc.line,
+                    rule="yaml/not-a-mapping",
+                    message="a descriptor document must be a mapping with apiVersion, kind, "
+                    f"metadata and spec; this one is {_shape(value)}",
+                    document=doc.index,
+                )
+            )
+            continue
+        try:
+            value = resolve_placeholders(value, repository, path, run.options.max_file_bytes)
+        except PlaceholderError as exc:
+            run.rejected += 1
+            problems_to_place.append((doc.index, exc.path, exc.rule, exc.message, None))
+            continue
+        value = _with_location_annotations(value, repository, path, location, pending.origin)
+        check = check_entity(value)
+        ref_key = check.ref.key if check.ref is not None else None
+        if not check.accepted:
+            run.rejected += 1
+            problems_to_place.extend(
+                (doc.index, p.path, p.rule, p.message, ref_key) for p in check.problems
+            )
+            continue
+        assert check.ref is not None and ref_key is not None
+        existing = run.accepted.get(ref_key)
+        elsewhere = run.known.get(ref_key)
+        if existing is None and elsewhere is not None and elsewhere.repository != repository.name:
+            run.rejected += 1
+            run.conflicts += 1
+            problems_to_place.append(
+                (
+                    doc.index,
+                    ("metadata", "name"),
+                    "catalog/conflict",
+                    f"{ref_key} is already defined in {elsewhere.repository}/{elsewhere.path}",
+                    ref_key,
+                )
+            )
+            continue
+        if existing is not None:
+            run.rejected += 1
+            run.conflicts += 1
+            problems_to_place.append(
+                (
+                    doc.index,
+                    ("metadata", "name"),
+                    "catalog/conflict",
+                    f"{ref_key} is already defined in {existing.file}:{existing.source.line}; "
+                    "the first definition wins and this one is ignored",
+                    ref_key,
+                )
+            )
+            continue
+        run.accepted[ref_key] = Accepted(
+            ref=check.ref,
+            entity=value,
+            relations=check.relations,
+            source=EntitySource(
+                repository=repository.name,
+                path=path,
+                line=doc.line,
+                document=doc.index,
+                url=f"{repository.url}/blob/HEAD/{path}" if repository.url else None,
+                commit=repository.commit,
+            ),
+            file=display,
+            text_key=text_key,
+        )
+        if check.ref.kind == "Location":
+            follow.extend(_location_targets(run, pending, value, doc.index, display, ref_key))
+    if problems_to_place:
+        positions = locate(read.text, [(d, p) for d, p, *_ in problems_to_place])
+        for doc_index, problem_path, rule, message, ref in problems_to_place:
+            line, column = positions[(doc_index, problem_path)]
+            run.findings.append(
+                Finding(
+                    file=display,
+                    line=line,
+                    column=column,
+                    rule=rule,
+                    message=message,
+                    entity_ref=ref,
+                    document=doc_index,
+                )
+            )
+    return follow
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return type(value).__name__
+
+
+def _with_location_annotations(
+    entity: dict[str, Any], repository: Repository, path: str, location: str, origin: str
+) -> dict[str, Any]:
+    """Add what Backstage's processing adds before validation: where the entity came from.
+
+    Like Backstage, a null ``annotations`` becomes a mapping here, and a malformed one is
+    left for validation to report.
+    """
+    metadata = entity.get("metadata")
+    if not isinstance(metadata, dict):
+        return entity
+    annotations = metadata.get("annotations")
+    if annotations is not None and not isinstance(annotations, dict):
+        return entity
+    added: dict[str, str] = {}
+    if repository.url:
+        directory = posixpath.dirname(path)
+        tree = f"{repository.url}/tree/HEAD/{directory + '/' if directory else ''}"
+        added = {
+            VIEW_ANNOTATION: f"{repository.url}/blob/HEAD/{path}",
+            EDIT_ANNOTATION: f"{repository.url}/edit/HEAD/{path}",
+            SOURCE_ANNOTATION: f"url:{tree}",
+        }
+    merged = {
+        **added,
+        **(annotations or {}),
+        LOCATION_ANNOTATION: location,
+        ORIGIN_ANNOTATION: origin,
+    }
+    return {**entity, "metadata": {**metadata, "annotations": merged}}
+
+
+def _location_targets(
+    run: _Run,
+    pending: _Pending,
+    entity: dict[str, Any],
+    doc_index: int,
+    display: str,
+    ref_key: str,
+) -> Iterable[_Pending]:
+    spec = entity.get("spec") or {}
+    targets = [spec["target"]] if isinstance(spec.get("target"), str) else []
+    targets += [t for t in spec.get("targets") or [] if isinstance(t, str)]
+    optional = spec.get("presence") == "optional"
+    base = posixpath.dirname(pending.path)
+    repository = pending.repository
+    origin = entity["metadata"]["annotations"][ORIGIN_ANNOTATION]
+
+    def warn(rule: str, message: str) -> None:
+        run.findings.append(
+            Finding(
+                file=display,
+                line=1,
+                rule=rule,
+                severity="warning",
+                message=message,
+                entity_ref=ref_key,
+                document=doc_index,
+            )
+        )
+
+    for target in targets:
+        if "://" in target:
+            warn(
+                "location/remote-target",
+                f"target {target} is a URL; the local source reads files only, so it was skipped",
+            )
+            continue
+        relpath = posixpath.normpath(posixpath.join(base, target))
+        if relpath == ".." or relpath.startswith("../") or target.startswith("/"):
+            warn("location/outside-repository", f"target {target} is outside the repository")
+            continue
+        if any(c in relpath for c in "*?["):
+            matches = repository.glob(relpath)
+            if not matches and not optional:
+                warn("location/target-missing", f"target {target} matches no file")
+            for match in matches:
+                yield _Pending(repository, match, origin)
+            continue
+        try:
+            repository.resolve(relpath)
+        except OutsideRepository as exc:
+            warn("location/outside-repository", str(exc))
+            continue
+        if not (repository.root / relpath).is_file():
+            if not optional:
+                warn("location/target-missing", f"target {target} does not exist")
+            continue
+        yield _Pending(repository, relpath, origin)
+
+
+def _place(run: _Run, located: list[tuple[Accepted, Path, str, str]]) -> list[Finding]:
+    """Findings of the relate step, placed at the field that holds the reference."""
+    by_text: dict[tuple[str, str], list[tuple[Accepted, Path, str, str]]] = {}
+    for item in located:
+        by_text.setdefault(item[0].text_key, []).append(item)
+    findings = []
+    for text_key, items in by_text.items():
+        positions = locate(run.texts[text_key], [(a.source.document, p) for a, p, _, _ in items])
+        for accepted, path, rule, message in items:
+            line, column = positions[(accepted.source.document, path)]
+            findings.append(
+                Finding(
+                    file=accepted.file,
+                    line=line,
+                    column=column,
+                    rule=rule,
+                    severity="warning",
+                    message=f"{dotted(path)}: {message}",
+                    entity_ref=accepted.ref.key,
+                    document=accepted.source.document,
+                )
+            )
+    return findings
+
+
+def _disappeared(previous: CatalogFile | None, accepted: dict[str, Accepted]) -> list[Finding]:
+    if previous is None:
+        return []
+    gone = []
+    for key, source in previous.sources.items():
+        if key not in accepted:
+            gone.append(
+                Finding(
+                    file=f"{source.repository}/{source.path}",
+                    line=source.line,
+                    rule="catalog/disappeared",
+                    severity="warning",
+                    message=f"{key} was in the previous build and is gone now",
+                    entity_ref=key,
+                    document=source.document,
+                )
+            )
+    return gone

@@ -1,0 +1,332 @@
+"""YAML loading with Backstage's semantics and hard limits.
+
+Backstage parses descriptors with npm ``yaml`` (YAML 1.2 core schema, merge keys off,
+unique keys required, at most 100 alias expansions). PyYAML resolves plain scalars by
+YAML 1.1 rules and merges ``<<``, so we never use its constructors: libyaml's C parser
+emits events and this module builds plain Python values from them with YAML 1.2 core
+resolution. Building from events needs no recursion, so depth is checked as we go and a
+10,000-deep document cannot crash the process the way PyYAML's recursive composer does.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+__all__ = ["YamlDocument", "YamlError", "load_yaml_stream"]
+
+MAX_DEPTH = 1000
+# npm yaml's default maxAliasCount: beyond it a document is treated as an expansion attack.
+MAX_ALIAS_COUNT = 100
+
+_CORE_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_CORE_TRUE = frozenset({"true", "True", "TRUE"})
+_CORE_FALSE = frozenset({"false", "False", "FALSE"})
+_INT_RE = re.compile(r"[-+]?[0-9]+")
+_OCT_RE = re.compile(r"0o[0-7]+")
+_HEX_RE = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF_RE = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = frozenset({".nan", ".NaN", ".NAN"})
+
+_TAG_PREFIX = "tag:yaml.org,2002:"
+
+
+class YamlError(Exception):
+    """A document (or the whole stream) could not be read; carries a rule id and position."""
+
+    def __init__(self, rule: str, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+@dataclass
+class YamlDocument:
+    """One non-empty document of a stream: its value, or the error that spoiled it."""
+
+    index: int
+    line: int
+    value: Any = None
+    error: YamlError | None = None
+
+
+@dataclass
+class _Anchor:
+    value: Any
+    weight: int
+    uses: int = 0
+
+
+@dataclass
+class _Frame:
+    container: dict[str, Any] | list[Any]
+    anchor: str | None
+    line: int
+    column: int
+    weight: int = 1
+    key: Any = None
+    has_key: bool = False
+
+
+def resolve_plain_scalar(text: str) -> Any:
+    """Resolve an untagged plain scalar by the YAML 1.2 core schema, as npm ``yaml`` does."""
+    if text in _CORE_NULL:
+        return None
+    first = text[0]
+    if first in "tTfF":
+        if text in _CORE_TRUE:
+            return True
+        if text in _CORE_FALSE:
+            return False
+        return text
+    if first in "0123456789+-.":
+        if _INT_RE.fullmatch(text):
+            return int(text)
+        if _OCT_RE.fullmatch(text):
+            return int(text[2:], 8)
+        if _HEX_RE.fullmatch(text):
+            return int(text[2:], 16)
+        if _FLOAT_RE.fullmatch(text):
+            return float(text)
+        if _INF_RE.fullmatch(text):
+            return -math.inf if first == "-" else math.inf
+        if text in _NAN:
+            return math.nan
+    return text
+
+
+def _tagged_scalar(tag: str, text: str) -> Any:
+    """Scalars with an explicit tag. Unknown tags (``!!python/object``, ``!custom``) are
+    only a warning in npm ``yaml`` and leave the text as a string: nothing ever runs."""
+    name = tag[len(_TAG_PREFIX) :] if tag.startswith(_TAG_PREFIX) else None
+    if name == "str" or name is None:
+        return text
+    resolved = resolve_plain_scalar(text)
+    if name == "null" and resolved is None:
+        return None
+    if name == "bool" and isinstance(resolved, bool):
+        return resolved
+    if name == "int" and isinstance(resolved, int) and not isinstance(resolved, bool):
+        return resolved
+    if name == "float" and isinstance(resolved, int | float) and not isinstance(resolved, bool):
+        return float(resolved)
+    return text
+
+
+def js_key(value: Any) -> str:
+    """The property name a JavaScript object gets for a YAML key (``1`` → ``"1"``)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        if value.is_integer() and abs(value) < 1e21:
+            return str(int(value))
+    return str(value)
+
+
+def load_yaml_stream(text: str) -> list[YamlDocument]:
+    """Parse every document of ``text``. Empty documents (``~``, comments only) are dropped.
+
+    A syntax error ends the stream (later documents cannot be located reliably); an error
+    confined to one document (duplicate key, depth, aliases, non-mapping root is left to
+    the caller) spoils only that document.
+    """
+    was_enabled = gc.isenabled()
+    # Millions of small containers and no cycles: the collector would only slow us down.
+    gc.disable()
+    try:
+        return list(_documents(text))
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _documents(text: str) -> Iterator[YamlDocument]:
+    parser = yaml.CSafeLoader(text)
+    get_event: Any = parser.get_event
+    document_start = yaml.DocumentStartEvent
+    stream_end = yaml.StreamEndEvent
+
+    index = 0
+    try:
+        while True:
+            event = get_event()
+            cls = event.__class__
+            if cls is stream_end:
+                return
+            if cls is not document_start:
+                continue
+            doc = _read_document(get_event, event.start_mark.line + 1)
+            if doc.error is None and doc.value is None:
+                continue
+            doc.index = index
+            index += 1
+            yield doc
+            if doc.error is not None and doc.error.rule == "yaml/syntax":
+                return
+    except yaml.MarkedYAMLError as exc:
+        yield _syntax_error_document(exc, index)
+    except yaml.YAMLError as exc:
+        yield YamlDocument(index, 1, error=YamlError("yaml/syntax", str(exc), 1, 1))
+    finally:
+        parser.dispose()
+
+
+def _syntax_error_document(exc: yaml.MarkedYAMLError, index: int) -> YamlDocument:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    column = mark.column + 1 if mark is not None else 1
+    problem = exc.problem or "invalid YAML"
+    if "maximum nesting depth" in problem:
+        # libyaml's own guard; the same finding as ours for block nesting.
+        message = f"YAML nesting deeper than {MAX_DEPTH} levels"
+        return YamlDocument(index, line, error=YamlError("yaml/too-deep", message, line, column))
+    context = f" ({exc.context})" if exc.context else ""
+    message = f"YAML syntax error: {problem}{context}"
+    return YamlDocument(index, line, error=YamlError("yaml/syntax", message, line, column))
+
+
+def _read_document(get_event: Any, line: int) -> YamlDocument:
+    """Build one document's value from events up to its DocumentEndEvent."""
+    doc = YamlDocument(0, line)
+    anchors: dict[str, _Anchor] = {}
+    stack: list[_Frame] = []
+    root: Any = None
+    error: YamlError | None = None
+    root_line = 0
+
+    scalar_event = yaml.ScalarEvent
+    alias_event = yaml.AliasEvent
+    mapping_start = yaml.MappingStartEvent
+    sequence_start = yaml.SequenceStartEvent
+    mapping_end = yaml.MappingEndEvent
+    sequence_end = yaml.SequenceEndEvent
+    document_end = yaml.DocumentEndEvent
+
+    while True:
+        event = get_event()
+        cls = event.__class__
+        if cls is document_end:
+            break
+        if error is not None:
+            # Drain the rest of a spoiled document so the next one starts cleanly.
+            continue
+
+        if root_line == 0 and hasattr(event, "start_mark"):
+            root_line = event.start_mark.line + 1
+        weight = 1
+        if cls is scalar_event:
+            tag = event.tag
+            if tag is None:
+                # implicit[0]: a plain scalar, which the schema resolves; quoted stays text.
+                value: Any = resolve_plain_scalar(event.value) if event.implicit[0] else event.value
+            elif tag == "!":
+                value = event.value
+            else:
+                value = _tagged_scalar(tag, event.value)
+            anchor = event.anchor
+            if anchor is not None:
+                anchors[anchor] = _Anchor(value, 1)
+        elif cls is alias_event:
+            target = anchors.get(event.anchor)
+            mark = event.start_mark
+            if target is None:
+                error = YamlError(
+                    "yaml/syntax",
+                    f"YAML error: alias *{event.anchor} refers to no anchor defined before it",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                continue
+            target.uses += 1
+            if target.uses * target.weight > MAX_ALIAS_COUNT:
+                error = YamlError(
+                    "yaml/alias-limit",
+                    f"YAML aliases expand *{event.anchor} more than {MAX_ALIAS_COUNT} times; "
+                    "this looks like an expansion attack (Backstage rejects it too)",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                continue
+            value = target.value
+            weight = target.uses * target.weight
+        elif cls is mapping_start or cls is sequence_start:
+            mark = event.start_mark
+            if len(stack) >= MAX_DEPTH:
+                error = YamlError(
+                    "yaml/too-deep",
+                    f"YAML nesting deeper than {MAX_DEPTH} levels",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                continue
+            container: dict[str, Any] | list[Any] = {} if cls is mapping_start else []
+            stack.append(_Frame(container, event.anchor, mark.line + 1, mark.column + 1))
+            continue
+        elif cls is mapping_end or cls is sequence_end:
+            frame = stack.pop()
+            value = frame.container
+            weight = frame.weight
+            if frame.anchor is not None:
+                anchors[frame.anchor] = _Anchor(value, frame.weight)
+        else:
+            continue
+
+        if not stack:
+            root = value
+            continue
+        parent = stack[-1]
+        if weight > parent.weight:
+            parent.weight = weight
+        container = parent.container
+        if container.__class__ is list:
+            container.append(value)
+        elif not parent.has_key:
+            if isinstance(value, dict | list):
+                mark = event.start_mark
+                error = YamlError(
+                    "yaml/complex-key",
+                    "YAML mapping key is a collection; descriptor keys must be plain strings",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                continue
+            key = js_key(value)
+            if key in container:
+                mark = event.start_mark
+                error = YamlError(
+                    "yaml/duplicate-key",
+                    f"YAML mapping has the key {js_key(value)!r} twice; keys must be unique",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+                continue
+            parent.key = key
+            parent.has_key = True
+        else:
+            container[parent.key] = value
+            parent.has_key = False
+
+    doc.value = root
+    doc.error = error
+    if root_line:
+        doc.line = root_line
+    return doc

@@ -1,0 +1,280 @@
+"""The command line: thin; each command reads its inputs and calls one stage."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .catalog import CatalogOptions, build_catalog
+from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
+from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
+from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
+
+__all__ = ["main"]
+
+
+def _examples_dir() -> Path:
+    """The bundled example organisation (shipped inside the package, or in a checkout)."""
+    packaged = resources.files("generator") / "examples"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "examples"
+
+
+def _load_settings(config_path: Path | None, path: Path | None) -> BacklotConfig:
+    """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources."""
+    try:
+        if config_path is not None:
+            config = load_config(config_path)
+        elif Path(CONFIG_FILE).is_file():
+            config = load_config(Path(CONFIG_FILE))
+        else:
+            config = BacklotConfig()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if path is not None or not config.catalog.sources:
+        source = LocalSource(path=path if path is not None else _examples_dir())
+        config = config.model_copy(
+            update={"catalog": config.catalog.model_copy(update={"sources": (source,)})}
+        )
+    return config
+
+
+def _repositories(config: BacklotConfig) -> list[Repository]:
+    repositories: list[Repository] = []
+    for source in config.catalog.sources:
+        if not source.path.is_dir():
+            raise click.ClickException(f"{source.path}: no such folder of repositories")
+        repositories.extend(discover_local(source.path, source.descriptors, source.url_template))
+    return repositories
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    """A live line on stderr for long work, when a person is watching."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("[dim]{task.completed} files"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label)
+
+        def advance(name: str) -> None:
+            progress.update(task, advance=1, description=f"{label} {name}")
+
+        yield advance
+
+
+@click.group()
+@click.version_option(__version__, prog_name="backlot")
+def main() -> None:
+    """Backlot: a developer portal without a server.
+
+    Reads Backstage descriptors (catalog-info.yaml) from a folder of repositories,
+    checks them as Backstage would, and builds the catalog every later stage reads.
+    """
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="where catalog.json goes",
+)
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+def catalog(path: Path | None, output: Path | None, config_path: Path | None) -> None:
+    """Build catalog.json from PATH (a folder of repositories), or from backlot.yaml.
+
+    Without either, the bundled example organisation is used.
+    """
+    config = _load_settings(config_path, path)
+    out = output or config.cache_dir / "catalog.json"
+    previous = _read_previous(out)
+    with _progress("reading") as advance:
+        result = build_catalog(
+            _repositories(config),
+            CatalogOptions(max_file_bytes=config.catalog.max_file_bytes),
+            previous=previous,
+            progress=advance,
+        )
+    result.write(out)
+    _print_summary(result, out)
+
+
+def _read_previous(path: Path) -> CatalogFile | None:
+    if not path.is_file():
+        return None
+    try:
+        return CatalogFile.read(path)
+    except (OSError, ValueError):
+        click.echo(f"note: {path} is not a catalog this version reads; not compared", err=True)
+        return None
+
+
+def _print_summary(result: CatalogFile, out: Path) -> None:
+    s = result.summary
+    kinds = ", ".join(f"{n} {k}" for k, n in s.by_kind.items()) or "none"
+    click.echo(f"{s.entities} entities ({kinds}) from {s.files} files → {out}")
+    click.echo(
+        f"{s.rejected} rejected documents, {s.errors} errors, {s.warnings} warnings "
+        f"({s.orphans} orphans, {s.unresolved_refs} unresolved references, "
+        f"{s.conflicts} conflicts, {s.disappeared} disappeared)"
+    )
+    for finding in result.findings[:20]:
+        click.echo(f"  {finding.format_text()}")
+    if len(result.findings) > 20:
+        click.echo(f"  … and {len(result.findings) - 20} more in {out}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "github", "json"]),
+    default="text",
+    show_default=True,
+    help="github: workflow annotations; json: for machines",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="an organisation's catalog.json: references to its entities resolve",
+)
+@click.option("--strict", is_flag=True, help="warnings fail too")
+@click.option(
+    "--glob",
+    "globs",
+    multiple=True,
+    help=f"descriptor names to find in folders (default: {', '.join(DEFAULT_DESCRIPTOR_GLOBS)})",
+)
+def validate(
+    paths: tuple[Path, ...],
+    output_format: str,
+    catalog_path: Path | None,
+    strict: bool,
+    globs: tuple[str, ...],
+) -> None:
+    """Check descriptor files, or every descriptor in folders, as Backstage would.
+
+    Exits 1 when a document is one Backstage would reject (with --strict, also on
+    warnings: unresolved references, orphans, missing Location targets).
+    """
+    repositories = _validation_repositories(paths, globs or DEFAULT_DESCRIPTOR_GLOBS)
+    known: dict[str, EntitySource] = {}
+    if catalog_path is not None:
+        try:
+            known = CatalogFile.read(catalog_path).sources
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(
+                f"{catalog_path}: not a Backlot catalog.json ({exc})"
+            ) from None
+    result = build_catalog(repositories, known=known)
+    findings = result.findings
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "summary": result.summary.model_dump(by_alias=True),
+                    "findings": [f.model_dump(by_alias=True) for f in findings],
+                },
+                indent=1,
+            )
+        )
+    elif output_format == "github":
+        for finding in findings:
+            click.echo(_github_annotation(finding))
+    else:
+        for finding in findings:
+            click.echo(finding.format_text())
+        s = result.summary
+        click.echo(
+            f"{s.documents} documents in {s.files} files: {s.entities} accepted, "
+            f"{s.rejected} rejected; {s.errors} errors, {s.warnings} warnings",
+            err=True,
+        )
+    failed = any(f.severity == "error" for f in findings) or (strict and bool(findings))
+    sys.exit(1 if failed else 0)
+
+
+def _validation_repositories(paths: Sequence[Path], globs: Sequence[str]) -> list[Repository]:
+    """Folders are read as ``backlot catalog`` reads them (a repository, or a folder of
+    repositories); a single file is part of its enclosing git checkout, so ``$text`` and
+    Location targets stay contained exactly as in a build."""
+    repositories: list[Repository] = []
+    for path in paths:
+        absolute = path.resolve()
+        if absolute.is_dir():
+            found = discover_local(absolute, globs)
+        else:
+            root = _enclosing_checkout(absolute.parent) or absolute.parent
+            found = [
+                Repository(root.name, root, descriptors=(absolute.relative_to(root).as_posix(),))
+            ]
+        repositories.extend(dataclasses.replace(r, display_root=r.root) for r in found)
+    return repositories
+
+
+def _enclosing_checkout(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def _github_annotation(finding: Finding) -> str:
+    def prop(value: str) -> str:
+        return (
+            value.replace("%", "%25")
+            .replace("\r", "%0D")
+            .replace("\n", "%0A")
+            .replace(":", "%3A")
+            .replace(",", "%2C")
+        )
+
+    message = finding.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return (
+        f"::{finding.severity} file={prop(finding.file)},line={finding.line},"
+        f"col={finding.column},title={prop(finding.rule)}::{message}"
+    )
+
+
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="write here instead of standard output",
+)
+def schema(output: Path | None) -> None:
+    """Write a JSON Schema of descriptors for editors' YAML language servers.
+
+    Point an editor at it with a first line such as
+    ``# yaml-language-server: $schema=./catalog-info.schema.json``.
+    """
+    text = json.dumps(descriptor_json_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)

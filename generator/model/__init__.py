@@ -1,0 +1,36 @@
+"""The catalog's vocabulary: entities, kinds, references, relations and rules. No I/O."""
+
+from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
+from ._editor_schema import descriptor_json_schema
+from ._formats import is_valid_name
+from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
+from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
+from ._schema import Path, Problem, dotted
+from ._validate import EntityCheck, Relation, check_entity
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "KINDS",
+    "METADATA",
+    "RELATION_INVERSES",
+    "SCHEMA_VERSION",
+    "CatalogFile",
+    "EntityCheck",
+    "EntityRef",
+    "EntitySource",
+    "Finding",
+    "KindDef",
+    "Path",
+    "Problem",
+    "RefError",
+    "Relation",
+    "RelationField",
+    "Severity",
+    "Summary",
+    "check_entity",
+    "descriptor_json_schema",
+    "dotted",
+    "find_kind",
+    "is_valid_name",
+    "parse_ref",
+]

@@ -1,0 +1,95 @@
+"""``catalog.json``: the versioned contract between the catalog stage and every later one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "CatalogFile",
+    "EntitySource",
+    "Finding",
+    "Severity",
+    "Summary",
+]
+
+SCHEMA_VERSION = 1
+
+Severity = Literal["error", "warning"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class Finding(_Model):
+    """One problem, placed as precisely as we can: file, line, column, stable rule id.
+
+    ``document`` is the index of the YAML document in its file (empty documents not
+    counted); None when the problem concerns the whole file.
+    """
+
+    file: str
+    line: int = 1
+    column: int = 1
+    rule: str
+    severity: Severity = "error"
+    message: str
+    entity_ref: str | None = None
+    document: int | None = None
+
+    def format_text(self) -> str:
+        """``file:line:col: rule: message``, the form editors and CI logs link up."""
+        level = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}:{self.column}: {self.rule}: {level}{self.message}"
+
+
+class EntitySource(_Model):
+    """Where an entity came from: repository, file within it, and the document's line."""
+
+    repository: str
+    path: str
+    line: int
+    document: int
+    url: str | None = None
+    commit: str | None = None
+
+
+class Summary(_Model):
+    entities: int
+    by_kind: dict[str, int]
+    files: int
+    documents: int
+    rejected: int
+    errors: int
+    warnings: int
+    orphans: int
+    unresolved_refs: int
+    conflicts: int
+    disappeared: int = 0
+
+
+class CatalogFile(_Model):
+    """The whole file. ``entities`` are Backstage-shaped, with ``relations`` filled in."""
+
+    schema_version: Literal[1] = 1
+    generator: str
+    entities: list[dict[str, Any]]
+    sources: dict[str, EntitySource]
+    findings: list[Finding]
+    summary: Summary
+
+    def write(self, path: Path) -> None:
+        """Write atomically, so a failed run never leaves half a catalog behind."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(self.model_dump_json(by_alias=True, indent=1), encoding="utf-8")
+        partial.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> CatalogFile:
+        return cls.model_validate_json(path.read_bytes())

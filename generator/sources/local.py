@@ -1,0 +1,84 @@
+"""The local source: a folder whose subfolders are repositories.
+
+A folder that itself holds a descriptor is taken as a single repository, so
+``backlot catalog my-repo`` works as well as ``backlot catalog all-repos``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._repository import Repository
+
+__all__ = ["DEFAULT_DESCRIPTOR_GLOBS", "discover_local"]
+
+DEFAULT_DESCRIPTOR_GLOBS: tuple[str, ...] = ("catalog-info.yaml", "catalog-info.yml")
+
+
+def discover_local(
+    root: Path, globs: Sequence[str] = DEFAULT_DESCRIPTOR_GLOBS, url_template: str | None = None
+) -> list[Repository]:
+    """The repositories below ``root`` with the descriptor files each one holds.
+
+    ``url_template`` (e.g. ``https://github.com/acme/{name}``) gives each repository a web
+    address; without it, a git checkout's ``origin`` remote is used when it is on GitHub.
+    """
+    root = root.resolve()
+    if _descriptors(root, globs):
+        candidates = [root]
+    else:
+        candidates = sorted(
+            (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: p.name,
+        )
+    repositories = []
+    for folder in candidates:
+        descriptors = _descriptors(folder, globs)
+        if not descriptors:
+            continue
+        url = url_template.format(name=folder.name) if url_template else _git_web_url(folder)
+        repositories.append(
+            Repository(
+                folder.name, folder, url=url, commit=_git_commit(folder), descriptors=descriptors
+            )
+        )
+    return repositories
+
+
+def _descriptors(folder: Path, globs: Sequence[str]) -> tuple[str, ...]:
+    found: list[str] = []
+    for pattern in globs:
+        for path in sorted(folder.glob(pattern)):
+            rel = path.relative_to(folder).as_posix()
+            if path.is_file() and rel not in found:
+                found.append(rel)
+    return tuple(found)
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    if not (folder / ".git").exists():
+        return None
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _git_commit(folder: Path) -> str | None:
+    return _git(folder, "rev-parse", "HEAD")
+
+
+def _git_web_url(folder: Path) -> str | None:
+    remote = _git(folder, "remote", "get-url", "origin")
+    if not remote:
+        return None
+    for prefix in ("git@github.com:", "https://github.com/", "ssh://git@github.com/"):
+        if remote.startswith(prefix):
+            slug = remote[len(prefix) :].removesuffix(".git")
+            return f"https://github.com/{slug}"
+    return None
