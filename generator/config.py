@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -41,11 +41,8 @@ class LocalSource(_Settings):
     )
 
 
-Source = Annotated[LocalSource, Field(discriminator="type")]
-
-
 class CatalogSettings(_Settings):
-    sources: tuple[Source, ...] = ()
+    sources: tuple[LocalSource, ...] = ()
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 

@@ -244,6 +244,8 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
             continue
+        if not value["metadata"].get("namespace"):
+            value["metadata"]["namespace"] = check.ref.namespace
         run.accepted[ref_key] = Accepted(
             ref=check.ref,
             entity=value,
