@@ -1,8 +1,9 @@
 """``$text``, ``$json`` and ``$yaml`` substitution, as Backstage's PlaceholderProcessor does.
 
-A mapping with a ``$``-prefixed key must have exactly that one key, and name a known
-resolver. Paths are relative to the descriptor and must stay inside its repository:
-unlike a server fetching URLs, we read files, so ``../../etc/passwd`` is refused.
+A placeholder is a mapping with exactly one key, ``$`` and a known resolver's name; other
+``$`` keys (a JSON Schema ``$ref`` in a Template, say) are left alone, as the catalog
+backend leaves them. Paths are relative to the descriptor and must stay inside its
+repository: unlike a server fetching URLs, we read files, so ``../../etc/passwd`` is refused.
 """
 
 from __future__ import annotations
@@ -52,22 +53,10 @@ def resolve_placeholders(
             if not any(changed for _, changed in entries.values()):
                 return node, False
             return {k: v for k, (v, _) in entries.items()}, True
-        if len(node) != 1:
-            raise PlaceholderError(
-                path,
-                "placeholder/form",
-                f"a placeholder must be a mapping with a single $-prefixed key; "
-                f"this one has {', '.join(sorted(node))}",
-            )
-        key = dollar[0]
-        resolver = key[1:]
-        if resolver not in RESOLVERS:
-            raise PlaceholderError(
-                path,
-                "placeholder/unknown",
-                f"unknown placeholder {key}: use $text, $json or $yaml",
-            )
-        return _resolve(resolver, node[key], path), True
+        resolver = dollar[0][1:]
+        if len(node) != 1 or resolver not in RESOLVERS:
+            return node, False
+        return _resolve(resolver, node[dollar[0]], path), True
 
     def _resolve(resolver: str, target: Any, path: Path) -> Any:
         if not isinstance(target, str):

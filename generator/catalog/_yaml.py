@@ -104,6 +104,38 @@ def resolve_plain_scalar(text: str) -> Any:
     return text
 
 
+_YAML11_RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
+_YAML11_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_YAML11_KEEP_TEXT = frozenset(
+    {
+        "tag:yaml.org,2002:str",
+        "tag:yaml.org,2002:timestamp",
+        "tag:yaml.org,2002:merge",
+        "tag:yaml.org,2002:value",
+    }
+)
+
+
+def resolve_plain_scalar_11(text: str) -> Any:
+    """YAML 1.1 resolution (PyYAML's resolver implements 1.1), for ``%YAML 1.1`` documents."""
+    node = yaml.ScalarNode(_YAML11_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)), text)
+    if node.tag in _YAML11_KEEP_TEXT:
+        return text
+    return _YAML11_CONSTRUCTOR.construct_object(node)
+
+
+def _merge(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Apply a YAML 1.1 merge key: explicit keys win, then earlier merged mappings."""
+    sources = mapping.pop("<<")
+    merged: dict[str, Any] = {}
+    for source in sources if isinstance(sources, list) else [sources]:
+        if isinstance(source, dict):
+            for key, item in source.items():
+                merged.setdefault(key, item)
+    merged.update(mapping)
+    return merged
+
+
 def _tagged_scalar(tag: str, text: str) -> Any:
     """Scalars with an explicit tag. Unknown tags (``!!python/object``, ``!custom``) are
     only a warning in npm ``yaml`` and leave the text as a string: nothing ever runs."""
@@ -174,7 +206,8 @@ def _documents(text: str) -> Iterator[YamlDocument]:
                 return
             if cls is not document_start:
                 continue
-            doc = _read_document(get_event, event.start_mark.line + 1)
+            yaml_11 = event.version is not None and tuple(event.version) == (1, 1)
+            doc = _read_document(get_event, event.start_mark.line + 1, yaml_11)
             if doc.error is None and doc.value is None:
                 continue
             doc.index = index
@@ -204,8 +237,13 @@ def _syntax_error_document(exc: yaml.MarkedYAMLError, index: int) -> YamlDocumen
     return YamlDocument(index, line, error=YamlError("yaml/syntax", message, line, column))
 
 
-def _read_document(get_event: Any, line: int) -> YamlDocument:
-    """Build one document's value from events up to its DocumentEndEvent."""
+def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocument:
+    """Build one document's value from events up to its DocumentEndEvent.
+
+    ``yaml_11``: the document starts with ``%YAML 1.1``, which npm ``yaml`` honours with
+    YAML 1.1 scalars (``yes`` is true) and merge keys; so do we.
+    """
+    resolve_plain = resolve_plain_scalar_11 if yaml_11 else resolve_plain_scalar
     doc = YamlDocument(0, line)
     anchors: dict[str, _Anchor] = {}
     stack: list[_Frame] = []
@@ -237,7 +275,7 @@ def _read_document(get_event: Any, line: int) -> YamlDocument:
             tag = event.tag
             if tag is None:
                 # implicit[0]: a plain scalar, which the schema resolves; quoted stays text.
-                value: Any = resolve_plain_scalar(event.value) if event.implicit[0] else event.value
+                value: Any = resolve_plain(event.value) if event.implicit[0] else event.value
             elif tag == "!":
                 value = event.value
             else:
@@ -284,6 +322,8 @@ def _read_document(get_event: Any, line: int) -> YamlDocument:
         elif cls is mapping_end or cls is sequence_end:
             frame = stack.pop()
             value = frame.container
+            if yaml_11 and "<<" in value:
+                value = _merge(value)
             weight = frame.weight
             if frame.anchor is not None:
                 anchors[frame.anchor] = _Anchor(value, frame.weight)

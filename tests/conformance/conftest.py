@@ -1,0 +1,25 @@
+"""The `backstage_oracle` fixture: Backstage's own verdicts, from its npm packages.
+
+The packages pinned in `package.json` are installed once, outside the repository,
+into `$BACKLOT_NODE_CACHE` or `~/.cache/backlot/node/<sha256 of package.json>`
+(see `backstage.py`). Without `node` the tests skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from .backstage import BackstageOracle, install_oracle_packages, node_cache_dir
+
+
+@pytest.fixture(scope="session")
+def backstage_oracle() -> BackstageOracle:
+    """Backstage's verdicts per YAML document: `oracle({id: path}) -> {id: [bool, ...]}`."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: Backstage's verdicts come from its npm packages")
+    npm = shutil.which("npm")
+    node_modules = install_oracle_packages(node_cache_dir(), npm)
+    return BackstageOracle(node, node_modules)
