@@ -20,6 +20,7 @@ from ..model import (
     Finding,
     Path,
     Relation,
+    Summary,
     check_entity,
     dotted,
 )
@@ -121,24 +122,26 @@ def build_catalog(
     by_kind: dict[str, int] = {}
     for item in accepted:
         by_kind[item.ref.kind] = by_kind.get(item.ref.kind, 0) + 1
-    return CatalogFile(
+    # Everything here was built and checked by this module: skip re-validating (and
+    # copying) thousands of entity dicts.
+    return CatalogFile.model_construct(
         generator=f"backlot {__version__}",
         entities=entities,
         sources={item.ref.key: item.source for item in accepted},
         findings=findings,
-        summary={  # type: ignore[arg-type]
-            "entities": len(accepted),
-            "by_kind": dict(sorted(by_kind.items())),
-            "files": run.files,
-            "documents": run.documents,
-            "rejected": run.rejected,
-            "errors": sum(f.severity == "error" for f in findings),
-            "warnings": sum(f.severity == "warning" for f in findings),
-            "orphans": orphans,
-            "unresolved_refs": unresolved,
-            "conflicts": run.conflicts,
-            "disappeared": len(disappeared),
-        },
+        summary=Summary(
+            entities=len(accepted),
+            by_kind=dict(sorted(by_kind.items())),
+            files=run.files,
+            documents=run.documents,
+            rejected=run.rejected,
+            errors=sum(f.severity == "error" for f in findings),
+            warnings=sum(f.severity == "warning" for f in findings),
+            orphans=orphans,
+            unresolved_refs=unresolved,
+            conflicts=run.conflicts,
+            disappeared=len(disappeared),
+        ),
     )
 
 
@@ -199,12 +202,13 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
             continue
-        try:
-            value = resolve_placeholders(value, repository, path, run.options.max_file_bytes)
-        except PlaceholderError as exc:
-            run.rejected += 1
-            problems_to_place.append((doc.index, exc.path, exc.rule, exc.message, None))
-            continue
+        if doc.dollar_keys:
+            try:
+                value = resolve_placeholders(value, repository, path, run.options.max_file_bytes)
+            except PlaceholderError as exc:
+                run.rejected += 1
+                problems_to_place.append((doc.index, exc.path, exc.rule, exc.message, None))
+                continue
         value = _with_location_annotations(value, repository, path, location, pending.origin)
         check = check_entity(value)
         ref_key = check.ref.key if check.ref is not None else None

@@ -57,6 +57,8 @@ class YamlDocument:
     line: int
     value: Any = None
     error: YamlError | None = None
+    # Whether any mapping key starts with "$": only then can it hold placeholders.
+    dollar_keys: bool = False
 
 
 @dataclass
@@ -360,6 +362,8 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
                 )
                 continue
             parent.key = key
+            if key[:1] == "$":
+                doc.dollar_keys = True
             parent.has_key = True
         else:
             container[parent.key] = value
