@@ -323,3 +323,48 @@ def test_catalog_json_is_a_versioned_contract(tmp_path: Path) -> None:
     first = out.read_bytes()
     assert run_backlot("catalog", EXAMPLES, "-o", out).returncode == 0
     assert out.read_bytes() == first
+
+
+def test_an_installed_backlot_carries_the_example_organisation(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    from .conftest import REPO_ROOT
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "-w",
+            tmp_path / "dist",
+            REPO_ROOT,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = (tmp_path / "dist").glob("backlot-*.whl")
+    installed = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(installed)
+    empty = tmp_path / "anywhere"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "catalog", "-o", "catalog.json"],
+        cwd=empty,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    catalog = json.loads((empty / "catalog.json").read_text())
+    assert catalog["summary"]["entities"] >= 60
+    assert (
+        str(installed)
+        in entity(catalog, "group:default/acme")["metadata"]["annotations"][
+            "backstage.io/managed-by-location"
+        ]
+    )
