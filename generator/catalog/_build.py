@@ -219,33 +219,12 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
             )
             continue
         assert check.ref is not None and ref_key is not None
-        existing = run.accepted.get(ref_key)
-        elsewhere = run.known.get(ref_key)
-        if existing is None and elsewhere is not None and elsewhere.repository != repository.name:
+        conflict = _conflict(run, ref_key, repository)
+        if conflict is not None:
             run.rejected += 1
             run.conflicts += 1
             problems_to_place.append(
-                (
-                    doc.index,
-                    ("metadata", "name"),
-                    "catalog/conflict",
-                    f"{ref_key} is already defined in {elsewhere.repository}/{elsewhere.path}",
-                    ref_key,
-                )
-            )
-            continue
-        if existing is not None:
-            run.rejected += 1
-            run.conflicts += 1
-            problems_to_place.append(
-                (
-                    doc.index,
-                    ("metadata", "name"),
-                    "catalog/conflict",
-                    f"{ref_key} is already defined in {existing.file}:{existing.source.line}; "
-                    "the first definition wins and this one is ignored",
-                    ref_key,
-                )
+                (doc.index, ("metadata", "name"), "catalog/conflict", conflict, ref_key)
             )
             continue
         if not value["metadata"].get("namespace"):
@@ -283,6 +262,19 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
     return follow
+
+
+def _conflict(run: _Run, ref_key: str, repository: Repository) -> str | None:
+    """Why ``ref_key`` may not be defined again, if it may not: first definition wins."""
+    existing = run.accepted.get(ref_key)
+    if existing is not None:
+        where = f"{existing.file}:{existing.source.line}"
+    else:
+        elsewhere = run.known.get(ref_key)
+        if elsewhere is None or elsewhere.repository == repository.name:
+            return None
+        where = f"{elsewhere.repository}/{elsewhere.path}:{elsewhere.line}"
+    return f"{ref_key} is already defined in {where}; the first definition wins"
 
 
 def _shape(value: Any) -> str:
