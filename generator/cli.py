@@ -17,6 +17,8 @@ from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
 from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
+from .serve import serve_folder
+from .site import build_site
 from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
 
 __all__ = ["main"]
@@ -30,7 +32,9 @@ def _examples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "examples"
 
 
-def _load_settings(config_path: Path | None, path: Path | None) -> BacklotConfig:
+def _load_settings(
+    config_path: Path | None, path: Path | None, cache_dir: Path | None = None
+) -> BacklotConfig:
     """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources."""
     try:
         if config_path is not None:
@@ -41,6 +45,8 @@ def _load_settings(config_path: Path | None, path: Path | None) -> BacklotConfig
             config = BacklotConfig()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    if cache_dir is not None:
+        config = config.model_copy(update={"cache_dir": cache_dir})
     if path is not None or not config.catalog.sources:
         source = LocalSource(path=path if path is not None else _examples_dir())
         config = config.model_copy(
@@ -70,14 +76,14 @@ def _progress(label: str) -> Iterator[Any]:
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
-        TextColumn("[dim]{task.completed} files"),
+        TextColumn("[dim]{task.completed} done"),
         console=Console(stderr=True),
         transient=True,
     ) as progress:
         task = progress.add_task(label)
 
-        def advance(name: str) -> None:
-            progress.update(task, advance=1, description=f"{label} {name}")
+        def advance(name: str, count: int = 1) -> None:
+            progress.update(task, advance=count, description=f"{label} {name}")
 
         yield advance
 
@@ -92,22 +98,39 @@ def main() -> None:
     """
 
 
+_CONFIG_OPTION = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), help="backlot.yaml"
+)
+_CACHE_OPTION = click.option(
+    "--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="default: .backlot"
+)
+_PATH_ARGUMENT = click.argument(
+    "path", required=False, type=click.Path(path_type=Path, file_okay=False)
+)
+
+
 @main.command()
-@click.argument("path", required=False, type=click.Path(path_type=Path, file_okay=False))
+@_PATH_ARGUMENT
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path, dir_okay=False),
     help="where catalog.json goes",
 )
-@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
-def catalog(path: Path | None, output: Path | None, config_path: Path | None) -> None:
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def catalog(
+    path: Path | None, output: Path | None, config_path: Path | None, cache_dir: Path | None
+) -> None:
     """Build catalog.json from PATH (a folder of repositories), or from backlot.yaml.
 
     Without either, the bundled example organisation is used.
     """
-    config = _load_settings(config_path, path)
-    out = output or config.cache_dir / "catalog.json"
+    config = _load_settings(config_path, path, cache_dir)
+    _run_catalog(config, output or config.cache_dir / "catalog.json")
+
+
+def _run_catalog(config: BacklotConfig, out: Path) -> CatalogFile:
     previous = _read_previous(out)
     with _progress("reading") as advance:
         result = build_catalog(
@@ -118,6 +141,88 @@ def catalog(path: Path | None, output: Path | None, config_path: Path | None) ->
         )
     result.write(out)
     _print_summary(result, out)
+    return result
+
+
+@main.command()
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="default: <cache-dir>/catalog.json",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
+)
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def site(
+    catalog_path: Path | None, output: Path | None, config_path: Path | None, cache_dir: Path | None
+) -> None:
+    """The site stage alone: render catalog.json into a folder of HTML."""
+    config = _load_settings(config_path, None, cache_dir)
+    source = catalog_path or config.cache_dir / "catalog.json"
+    try:
+        catalog_file = CatalogFile.read(source)
+    except FileNotFoundError:
+        raise click.ClickException(f"{source}: no catalog; run 'backlot catalog' first") from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
+    _run_site(config, catalog_file, output or config.output)
+
+
+def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> None:
+    with _progress("rendering") as advance:
+        result = build_site(
+            catalog_file,
+            out,
+            config.cache_dir,
+            config.site,
+            progress=(lambda n: advance("entity pages", n)) if advance else None,
+        )
+    stats = result.stats
+    click.echo(
+        f"{result.pages} pages ({result.rendered} entity pages rendered) → {out}: "
+        f"{stats.written} files written, {stats.unchanged} unchanged, {stats.removed} removed"
+    )
+    for problem in result.problems[:20]:
+        click.echo(f"  warning: {problem}")
+    if len(result.problems) > 20:
+        click.echo(f"  … and {len(result.problems) - 20} more")
+
+
+@main.command()
+@_PATH_ARGUMENT
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
+)
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def build(
+    path: Path | None, output: Path | None, config_path: Path | None, cache_dir: Path | None
+) -> None:
+    """Build the portal: crawl → catalog → docs → site.
+
+    PATH is a folder of repositories (no backlot.yaml needed); without it, the sources in
+    backlot.yaml, else the bundled example organisation.
+    """
+    config = _load_settings(config_path, path, cache_dir)
+    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
+    click.echo("docs: the TechDocs stage is not built yet; skipped")
+    _run_site(config, catalog_file, output or config.output)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--port", default=8000, show_default=True, help="0 picks a free port")
+@_CONFIG_OPTION
+def serve(directory: Path | None, port: int, config_path: Path | None) -> None:
+    """Preview the built portal on http://127.0.0.1:PORT/ (default folder: site)."""
+    config = _load_settings(config_path, None)
+    folder = directory or config.output
+    if not (folder / "index.html").is_file():
+        raise click.ClickException(f"{folder}: no portal here; run 'backlot build' first")
+    serve_folder(folder, port)
 
 
 def _read_previous(path: Path) -> CatalogFile | None:

@@ -12,10 +12,12 @@ from .sources import DEFAULT_DESCRIPTOR_GLOBS
 
 __all__ = [
     "CONFIG_FILE",
+    "AnnotationLink",
     "BacklotConfig",
     "CatalogSettings",
     "ConfigError",
     "LocalSource",
+    "SiteSettings",
     "load_config",
 ]
 
@@ -46,8 +48,33 @@ class CatalogSettings(_Settings):
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
 
 
+class AnnotationLink(_Settings):
+    """A link shown on entity pages that carry ``annotation``: ``{value}`` is replaced by
+    the annotation's value, URL-encoded unless the template is just ``{value}``."""
+
+    title: str
+    url: str = Field(description="e.g. https://grafana.acme.com/d/{value}")
+
+
+class SiteSettings(_Settings):
+    title: str = "Backlot"
+    graph_depth: int = Field(default=2, ge=1, le=4)
+    graph_max_nodes: int = Field(
+        default=25, ge=5, le=200, description="more neighbours are collapsed into '+N more'"
+    )
+    graph_max_fanout: int = Field(
+        default=6, ge=2, le=100, description="neighbours per relation before collapsing"
+    )
+    page_size: int = Field(default=100, ge=10, le=1000)
+    annotation_links: dict[str, AnnotationLink] = Field(
+        default_factory=dict,
+        description="annotation key → link; adds to or replaces the built-in ones",
+    )
+
+
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
+    site: SiteSettings = SiteSettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")
 

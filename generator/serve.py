@@ -1,0 +1,28 @@
+"""``backlot serve``: a preview server for a built portal, on the loopback interface only."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+from pathlib import Path
+
+__all__ = ["serve_folder"]
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def end_headers(self) -> None:
+        # The same protections the CDN sets in production, so previews behave alike.
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+
+def serve_folder(folder: Path, port: int, host: str = "127.0.0.1") -> None:
+    handler = functools.partial(_Handler, directory=str(folder))
+    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+        bound_port = server.server_address[1]
+        print(f"Serving {folder} at http://{host}:{bound_port}/ (Ctrl-C to stop)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()

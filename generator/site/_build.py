@@ -1,0 +1,398 @@
+"""The site stage: ``catalog.json`` in, a folder of HTML out.
+
+Entity pages are the bulk of the work (a graph layout and a template each), so they are
+rendered in batches, across worker processes that share the indexed catalog by fork.
+A page whose inputs hash as before is not rendered again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .. import __version__
+from ..config import SiteSettings
+from ..model import CatalogFile
+from ._catalog_index import catalog_pages, facet_counts, row_shards
+from ._model import SiteModel
+from ._pages import Section, entity_view, system_graph
+from ._urls import entity_dir, page_file, relative
+from ._writer import SiteWriter, WriteStats, remove_stale
+from .graphs import Graph, neighbourhood, render_svgs
+
+__all__ = ["SiteResult", "build_site", "templates_dir"]
+
+BATCH = 500
+RECENT = 15
+MAX_PROBLEMS = 2000
+
+
+@dataclass
+class SiteResult:
+    pages: int = 0
+    rendered: int = 0
+    stats: WriteStats = field(default_factory=WriteStats)
+    problems: list[str] = field(default_factory=list)
+
+
+def templates_dir() -> Path:
+    """``site_templates/``, shipped inside the package or beside it in a checkout."""
+    packaged = resources.files("generator") / "site_templates"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "site_templates"
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+    )
+
+
+def _root(page_dir: str) -> str:
+    depth = page_dir.count("/")
+    return "../" * depth
+
+
+def _stamp(moment: datetime) -> tuple[str, str]:
+    moment = moment.astimezone(UTC).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z"), moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def build_time() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch else datetime.now(UTC)
+
+
+# The model shared with forked workers: set before the pool starts, read-only after.
+_SHARED: dict[str, Any] = {}
+
+
+def build_site(
+    catalog: CatalogFile,
+    out: Path,
+    cache_dir: Path,
+    settings: SiteSettings | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SiteResult:
+    settings = settings or SiteSettings()
+    now = build_time()
+    model = SiteModel.from_catalog(catalog)
+    keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
+    changed = _changed_times(model, cache_dir, now)
+    env = _environment()
+    result = SiteResult()
+    writer = SiteWriter(out)
+    site_title = settings.title
+    newest = max(changed.values(), default=_stamp(now)[0])
+    repositories = len({s.repository for s in catalog.sources.values()})
+    provenance = f"Catalog data as of {_label(newest)}, from {repositories} repositories"
+
+    def page(template: str, page_dir: str, **context: Any) -> None:
+        context.setdefault("provenance", provenance)
+        html = env.get_template(template).render(
+            root=_root(page_dir), site_title=site_title, **context
+        )
+        writer.write(page_file(page_dir), html)
+        result.pages += 1
+
+    # Entity pages: the bulk, in parallel batches.
+    page_states = _load_json(cache_dir / "site-pages.json")
+    _SHARED.update(
+        model=model,
+        settings=settings,
+        changed=changed,
+        out=out,
+        states=page_states,
+        cache_dir=cache_dir,
+        title=site_title,
+        provenance=provenance,
+    )
+    new_states: dict[str, str] = {}
+    for batch_result in _entity_batches(keys, workers):
+        writer.stats.merge(batch_result.stats)
+        new_states.update(batch_result.states)
+        result.rendered += batch_result.rendered
+        result.pages += len(batch_result.states)
+        result.problems += batch_result.problems
+        if progress is not None:
+            progress(len(batch_result.states))
+    _SHARED.clear()
+    _dump_json(cache_dir / "site-pages.json", new_states)
+
+    # The catalog index: static pages, row shards for the filter, precomputed counts.
+    all_rows = [model.row(k, "catalog/") for k in keys]
+    facets = facet_counts(all_rows)
+    kinds = sorted({row.kind for row in all_rows})
+    shards = list(row_shards(all_rows))
+    for name, script in shards:
+        writer.write(f"catalog/_data/{name}", script)
+    for listing in catalog_pages(model, keys, settings.page_size):
+        kind_links = [
+            {
+                "label": kind,
+                "count": sum(1 for r in all_rows if r.kind == kind),
+                "href": relative(listing.dir, f"catalog/_kinds/{kind.lower()}/"),
+            }
+            for kind in kinds
+        ]
+        page(
+            "catalog.html",
+            listing.dir,
+            page_title=listing.heading,
+            section="catalog",
+            heading=listing.heading,
+            facets=facets,
+            total=len(all_rows),
+            shards=len(shards),
+            kinds=kind_links,
+            current_kind=listing.kind,
+            rows=listing.rows,
+            pages=listing.pages,
+            page_number=listing.number,
+            showing=listing.showing,
+        )
+
+    summary = catalog.summary
+    recent = sorted(keys, key=lambda k: (changed[k], k), reverse=True)[:RECENT]
+    page(
+        "home.html",
+        "",
+        page_title="Home",
+        section="home",
+        counts=[
+            {
+                "label": kind,
+                "count": count,
+                "href": relative("", f"catalog/_kinds/{kind.lower()}/"),
+            }
+            for kind, count in summary.by_kind.items()
+        ],
+        problems={"errors": summary.errors, "warnings": summary.warnings},
+        recent=[
+            {
+                "label": model.labels[k][1],
+                "kind": model.labels[k][0],
+                "href": relative("", entity_dir(k)),
+                "changed": changed[k],
+                "changed_label": _label(changed[k]),
+            }
+            for k in recent
+        ],
+        quick=[
+            {
+                "label": f"{model.labels[k][1]} ({model.labels[k][0]})",
+                "href": relative("", entity_dir(k)),
+            }
+            for k in keys
+            if model.labels[k][0] in ("Domain", "System")
+        ][:12],
+    )
+    page(
+        "problems.html",
+        "problems/",
+        page_title="Problems",
+        section="problems",
+        **_problem_groups(model, catalog),
+    )
+    build = _build_info(catalog, now)
+    writer.write("build.json", json.dumps(build, indent=1, sort_keys=True) + "\n")
+    page(
+        "about.html",
+        "about/",
+        page_title="About this build",
+        section="about",
+        build=build,
+        provenance=f"Built {build['time_label']}",
+    )
+    writer.write("catalog.json", catalog.model_dump_json(by_alias=True, indent=1))
+    for asset in sorted((templates_dir() / "static").rglob("*")):
+        if asset.is_file():
+            writer.write(
+                f"static/{asset.relative_to(templates_dir() / 'static').as_posix()}",
+                asset.read_bytes(),
+            )
+
+    writer.stats.removed = remove_stale(out, cache_dir / "site-files.json", writer.stats.files)
+    result.stats = writer.stats
+    return result
+
+
+@dataclass
+class _BatchResult:
+    stats: WriteStats
+    states: dict[str, str]
+    rendered: int
+    problems: list[str]
+
+
+def _entity_batches(keys: list[str], workers: int | None) -> Iterator[_BatchResult]:
+    batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count <= 1 or len(batches) <= 1:
+        yield from map(_render_batch, batches)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+        yield from pool.map(_render_batch, batches)
+
+
+def _render_batch(keys: list[str]) -> _BatchResult:
+    """Render the pages of ``keys`` (in a worker): views, graphs, then HTML."""
+    model: SiteModel = _SHARED["model"]
+    settings: SiteSettings = _SHARED["settings"]
+    changed: dict[str, str] = _SHARED["changed"]
+    states: dict[str, str] = _SHARED["states"]
+    out: Path = _SHARED["out"]
+    env = _environment()
+    writer = SiteWriter(out)
+    views = {}
+    graphs: dict[str, Graph] = {}
+    extra_graphs: dict[str, Graph] = {}
+    new_states: dict[str, str] = {}
+    problems: list[str] = []
+    for key in keys:
+        here = entity_dir(key)
+        view = entity_view(model, key, settings, changed[key], _label(changed[key]))
+        graph, collapsed = neighbourhood(
+            model.relations,
+            model.labels,
+            key,
+            lambda target, here=here: relative(here, entity_dir(target)),  # type: ignore[misc]
+            depth=settings.graph_depth,
+            max_fanout=settings.graph_max_fanout,
+            max_nodes=settings.graph_max_nodes,
+        )
+        system = system_graph(model, key) if view.kind == "System" else None
+        state = hashlib.sha256(
+            repr(
+                (
+                    view,
+                    graph.digest(),
+                    system.digest() if system else "",
+                    collapsed,
+                    _SHARED["provenance"],
+                    __version__,
+                )
+            ).encode()
+        ).hexdigest()
+        new_states[key] = state
+        problems += [f"{key}: {p}" for p in view.problems]
+        if states.get(key) == state and (out / page_file(here)).is_file():
+            writer.keep(page_file(here))
+            continue
+        views[key] = view
+        graphs[key] = graph
+        if system is not None:
+            extra_graphs[key] = system
+    svgs = render_svgs(graphs, _SHARED["cache_dir"], workers=1) if graphs else {}
+    system_svgs = render_svgs(extra_graphs, _SHARED["cache_dir"], workers=1) if extra_graphs else {}
+    template = env.get_template("entity.html")
+    for key, view in views.items():
+        view.graph = Markup(svgs[key]) if key in svgs else None
+        view.graph_kinds = sorted({n.kind for n in graphs[key].nodes if n.kind})
+        if key in system_svgs:
+            view.sections.insert(0, _diagram_section(system_svgs[key]))
+        html = template.render(
+            root=_root(view.dir),
+            site_title=_SHARED["title"],
+            provenance=f"From {view.source_label}",
+            page_title=f"{view.label} ({view.kind})",
+            section="catalog",
+            e=view,
+        )
+        writer.write(page_file(view.dir), html)
+    return _BatchResult(writer.stats, new_states, len(views), problems)
+
+
+def _diagram_section(svg: str) -> Section:
+    return Section("System diagram", graph=Markup(svg))
+
+
+def _changed_times(model: SiteModel, cache_dir: Path, now: datetime) -> dict[str, str]:
+    """When each entity's own data last changed, remembered across builds by content hash."""
+    path = cache_dir / "site-state.json"
+    previous = _load_json(path)
+    stamp = _stamp(now)[0]
+    state: dict[str, list[str]] = {}
+    changed: dict[str, str] = {}
+    for key in model.entities:
+        digest = model.content_hash(key)
+        before = previous.get(key)
+        when = before[1] if isinstance(before, list) and before[0] == digest else stamp
+        state[key] = [digest, when]
+        changed[key] = when
+    _dump_json(path, state)
+    return changed
+
+
+def _label(stamp: str) -> str:
+    return _stamp(datetime.fromisoformat(stamp.replace("Z", "+00:00")))[1]
+
+
+def _problem_groups(model: SiteModel, catalog: CatalogFile) -> dict[str, Any]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in catalog.findings[:MAX_PROBLEMS]:
+        ref = finding.entity_ref
+        href = relative("problems/", entity_dir(ref)) if ref in model.entities else None
+        groups.setdefault(finding.file, []).append({**finding.model_dump(), "href": href})
+    return {
+        "errors": catalog.summary.errors,
+        "warnings": catalog.summary.warnings,
+        "groups": [{"file": f, "findings": items} for f, items in sorted(groups.items())],
+    }
+
+
+def _build_info(catalog: CatalogFile, now: datetime) -> dict[str, Any]:
+    repos: dict[str, dict[str, Any]] = {}
+    for source in catalog.sources.values():
+        repo = repos.setdefault(
+            source.repository,
+            {"name": source.repository, "entities": 0, "commit": source.commit, "url": None},
+        )
+        repo["entities"] += 1
+        if source.url:
+            repo["url"] = source.url.split("/blob/")[0]
+    time, label = _stamp(now)
+    return {
+        "time": time,
+        "time_label": label,
+        "generator": f"backlot {__version__}",
+        "entities": catalog.summary.entities,
+        "errors": catalog.summary.errors,
+        "warnings": catalog.summary.warnings,
+        "repositories": sorted(repos.values(), key=lambda r: r["name"]),
+    }
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _dump_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True), "utf-8")
+    partial.replace(path)

@@ -1,0 +1,141 @@
+"""What the pages are made of: the catalog indexed once, and views of its entities.
+
+Built once from ``catalog.json``; every page reads from it and nothing here knows HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import CatalogFile, EntitySource, Finding
+from ._urls import entity_dir, relative
+
+__all__ = ["EntityRow", "RefView", "SiteModel"]
+
+SUMMARY_CHARS = 140
+
+
+@dataclass(frozen=True)
+class RefView:
+    """A reference as a page shows it: a label, and a link when the entity exists."""
+
+    key: str
+    label: str
+    kind: str
+    href: str | None
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    """One line of an entity table (catalog index, a group's entities, ...)."""
+
+    key: str
+    href: str
+    label: str
+    name: str
+    namespace: str
+    kind: str
+    type: str
+    owner: RefView | None
+    lifecycle: str
+    system: RefView | None
+    tags: tuple[str, ...]
+    summary: str
+
+
+@dataclass
+class SiteModel:
+    """The catalog, indexed for pages: entities by ref, their relations and findings."""
+
+    catalog: CatalogFile
+    entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    relations: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: CatalogFile) -> SiteModel:
+        model = cls(catalog)
+        for entity in catalog.entities:
+            meta = entity["metadata"]
+            key = f"{entity['kind']}:{meta['namespace']}/{meta['name']}".lower()
+            model.entities[key] = entity
+            model.relations[key] = [(r["type"], r["targetRef"]) for r in entity["relations"]]
+            title = meta.get("title")
+            model.labels[key] = (entity["kind"], title if isinstance(title, str) else meta["name"])
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in catalog.findings:
+            if finding.entity_ref in model.entities:
+                grouped[finding.entity_ref].append(finding)
+        model.findings = dict(grouped)
+        return model
+
+    def source(self, key: str) -> EntitySource:
+        return self.catalog.sources[key]
+
+    def ref(self, key: str, from_dir: str) -> RefView:
+        """``key`` as seen from the page in ``from_dir``; unknown refs get no link."""
+        known = self.labels.get(key)
+        if known is None:
+            kind = key.partition(":")[0]
+            return RefView(key, _short(key), kind.capitalize() if kind else "", None)
+        return RefView(key, known[1], known[0], relative(from_dir, entity_dir(key)))
+
+    def related(self, key: str, relation: str) -> list[str]:
+        return sorted(t for r, t in self.relations.get(key, ()) if r == relation)
+
+    def row(self, key: str, from_dir: str) -> EntityRow:
+        entity = self.entities[key]
+        meta = entity["metadata"]
+        spec = entity.get("spec") or {}
+        owner = self._first(key, "ownedBy")
+        system = next((t for t in self.related(key, "partOf") if t.startswith("system:")), None)
+        description = meta.get("description")
+        return EntityRow(
+            key=key,
+            href=relative(from_dir, entity_dir(key)),
+            label=self.labels[key][1],
+            name=meta["name"],
+            namespace=meta["namespace"],
+            kind=entity["kind"],
+            type=_text(spec.get("type")),
+            owner=self.ref(owner, from_dir) if owner else None,
+            lifecycle=_text(spec.get("lifecycle")),
+            system=self.ref(system, from_dir) if system else None,
+            tags=tuple(t for t in meta.get("tags") or () if isinstance(t, str)),
+            summary=summary(description) if isinstance(description, str) else "",
+        )
+
+    def _first(self, key: str, relation: str) -> str | None:
+        targets = self.related(key, relation)
+        return targets[0] if targets else None
+
+    def content_hash(self, key: str) -> str:
+        """Changes exactly when the entity's own data does (not when a neighbour's does)."""
+        payload = json.dumps(
+            [self.entities[key], self.catalog.sources[key].model_dump()],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def summary(description: str) -> str:
+    """A one-line plain-text summary: Markdown markers are shown as they are, not parsed."""
+    text = " ".join(description.split())
+    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _short(key: str) -> str:
+    """How an unresolved ref reads: without the default namespace."""
+    kind, _, rest = key.partition(":")
+    namespace, _, name = rest.partition("/")
+    return f"{kind}:{name}" if namespace == "default" else key

@@ -1,0 +1,247 @@
+"""Entity pages: the view of one entity, its sections by kind, and its graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from markupsafe import Markup
+
+from ..config import SiteSettings
+from ..model import Finding
+from ._links import Link, annotation_links
+from ._model import EntityRow, RefView, SiteModel
+from ._safety import markdown_to_html, safe_url
+from ._urls import entity_dir, relative
+from .graphs import Graph, GraphEdge, GraphNode
+
+__all__ = ["EntityView", "Section", "entity_view", "system_graph"]
+
+MAX_DEFINITION_CHARS = 200_000
+
+RELATION_TITLES = {
+    "ownedBy": "Owned by",
+    "ownerOf": "Owns",
+    "partOf": "Part of",
+    "hasPart": "Has part",
+    "providesApi": "Provides APIs",
+    "apiProvidedBy": "Provided by",
+    "consumesApi": "Consumes APIs",
+    "apiConsumedBy": "Consumed by",
+    "dependsOn": "Depends on",
+    "dependencyOf": "Dependency of",
+    "childOf": "Parent group",
+    "parentOf": "Sub-groups",
+    "hasMember": "Members",
+    "memberOf": "Member of",
+}
+# Canonical direction of each relation pair, for drawing one edge per pair.
+FORWARD = frozenset(
+    {"ownedBy", "partOf", "providesApi", "consumesApi", "dependsOn", "childOf", "hasMember"}
+)
+
+
+@dataclass
+class Section:
+    title: str
+    rows: list[EntityRow] = field(default_factory=list)
+    graph: Markup | None = None
+
+
+@dataclass
+class RelationGroup:
+    title: str
+    refs: list[RefView]
+
+
+@dataclass
+class EntityView:
+    key: str
+    dir: str
+    kind: str
+    namespace: str
+    label: str
+    type: str
+    lifecycle: str
+    description_html: Markup | None
+    owner: RefView | None
+    system: RefView | None
+    domain: RefView | None
+    tags: list[str]
+    facts: list[tuple[str, str]]
+    links: list[Link]
+    source_label: str
+    source_url: str | None
+    changed: str
+    changed_label: str
+    relation_groups: list[RelationGroup]
+    sections: list[Section]
+    findings: list[Finding]
+    definition: str
+    descriptor: str
+    docs_href: str | None = None
+    graph: Markup | None = None
+    graph_kinds: list[str] = field(default_factory=list)
+    graph_depth: int = 2
+    problems: list[str] = field(default_factory=list)
+
+
+def entity_view(
+    model: SiteModel, key: str, settings: SiteSettings, changed: str, changed_label: str
+) -> EntityView:
+    entity = model.entities[key]
+    meta: dict[str, Any] = entity["metadata"]
+    spec: dict[str, Any] = entity.get("spec") or {}
+    here = entity_dir(key)
+    source = model.source(key)
+    problems: list[str] = []
+
+    links, link_problems = annotation_links(
+        meta.get("annotations") or {}, settings.annotation_links
+    )
+    problems += link_problems
+    for i, link in enumerate(meta.get("links") or []):
+        url = safe_url(link.get("url"))
+        if url is None:
+            problems.append(
+                f"metadata.links[{i}].url {link.get('url')!r} is not a safe URL; not linked"
+            )
+            continue
+        title = link.get("title") if isinstance(link.get("title"), str) else url
+        links.append(Link(title, url, link.get("icon") or ""))
+
+    def first(relation: str, prefix: str) -> RefView | None:
+        target = next((t for t in model.related(key, relation) if t.startswith(prefix)), None)
+        return model.ref(target, here) if target else None
+
+    groups: dict[str, list[RefView]] = {}
+    for relation, target in model.relations.get(key, ()):
+        groups.setdefault(relation, []).append(model.ref(target, here))
+    relation_groups = [
+        RelationGroup(RELATION_TITLES.get(relation, relation), refs)
+        for relation, refs in sorted(
+            groups.items(), key=lambda kv: RELATION_TITLES.get(kv[0], kv[0])
+        )
+    ]
+    description = meta.get("description")
+    definition = spec.get("definition") if entity["kind"] == "API" else None
+    if isinstance(definition, str) and len(definition) > MAX_DEFINITION_CHARS:
+        definition = definition[:MAX_DEFINITION_CHARS] + "\n… (truncated; see the source)"
+    descriptor_entity = {k: v for k, v in entity.items() if k != "relations"}
+    if isinstance(definition, str):
+        descriptor_entity = {
+            **descriptor_entity,
+            "spec": {**spec, "definition": "(shown under Definition)"},
+        }
+    commit = f" @ {source.commit[:12]}" if source.commit else ""
+    return EntityView(
+        key=key,
+        dir=here,
+        kind=entity["kind"],
+        namespace=meta["namespace"],
+        label=model.labels[key][1],
+        type=_text(spec.get("type")),
+        lifecycle=_text(spec.get("lifecycle")),
+        description_html=Markup(markdown_to_html(description))
+        if isinstance(description, str) and description.strip()
+        else None,
+        owner=first("ownedBy", ""),
+        system=first("partOf", "system:"),
+        domain=first("partOf", "domain:"),
+        tags=[t for t in meta.get("tags") or [] if isinstance(t, str)],
+        facts=_facts(entity),
+        links=links,
+        source_label=f"{source.repository}/{source.path}:{source.line}{commit}",
+        source_url=safe_url(source.url) if source.url else None,
+        changed=changed,
+        changed_label=changed_label,
+        relation_groups=relation_groups,
+        sections=_sections(model, key, here),
+        findings=model.findings.get(key, []),
+        definition=definition if isinstance(definition, str) else "",
+        descriptor=yaml.dump(
+            descriptor_entity, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True
+        ),
+        graph_depth=settings.graph_depth,
+        problems=problems,
+    )
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _facts(entity: dict[str, Any]) -> list[tuple[str, str]]:
+    spec = entity.get("spec") or {}
+    facts: list[tuple[str, str]] = []
+    profile: dict[str, Any] = spec["profile"] if isinstance(spec.get("profile"), dict) else {}
+    for field_name, label in (("displayName", "Name"), ("email", "E-mail")):
+        if isinstance(profile.get(field_name), str):
+            facts.append((label, profile[field_name]))
+    if entity["kind"] == "Location":
+        targets = [spec["target"]] if isinstance(spec.get("target"), str) else []
+        targets += [t for t in spec.get("targets") or [] if isinstance(t, str)]
+        facts += [("Target", t) for t in targets]
+    if entity["kind"] == "Template" and isinstance(spec.get("steps"), list):
+        actions = [s.get("action") for s in spec["steps"] if isinstance(s, dict)]
+        facts.append(("Steps", ", ".join(a for a in actions if isinstance(a, str))))
+    return facts
+
+
+def _sections(model: SiteModel, key: str, here: str) -> list[Section]:
+    kind = model.entities[key]["kind"]
+
+    def rows(relation: str, kind_prefix: str = "") -> list[EntityRow]:
+        return [
+            model.row(t, here)
+            for t in model.related(key, relation)
+            if t in model.entities and t.startswith(kind_prefix)
+        ]
+
+    sections: list[Section] = []
+    if kind == "Group":
+        sections.append(Section("Members", rows("hasMember")))
+        sections.append(Section("Sub-groups", rows("parentOf")))
+    elif kind == "User":
+        sections.append(Section("Groups", rows("memberOf")))
+    elif kind == "System":
+        for title, prefix in (
+            ("Components", "component:"),
+            ("APIs", "api:"),
+            ("Resources", "resource:"),
+        ):
+            sections.append(Section(title, rows("hasPart", prefix)))
+    elif kind == "Domain":
+        sections.append(Section("Systems", rows("hasPart", "system:")))
+        sections.append(Section("Subdomains", rows("hasPart", "domain:")))
+    if kind in ("Group", "User"):
+        owned = rows("ownerOf")
+        for owned_kind in sorted({row.kind for row in owned}):
+            sections.append(
+                Section(f"Owns: {owned_kind}", [r for r in owned if r.kind == owned_kind])
+            )
+        if not owned:
+            sections.append(Section("Owns", []))
+    return sections
+
+
+def system_graph(model: SiteModel, key: str) -> Graph:
+    """A system's diagram: the system, its parts, and the relations among them."""
+    here = entity_dir(key)
+    members = [key, *(t for t in model.related(key, "hasPart") if t in model.entities)]
+    inside = set(members)
+    nodes = []
+    for member in members:
+        kind, label = model.labels[member]
+        href = None if member == key else relative(here, entity_dir(member))
+        nodes.append(GraphNode(member, kind, label, href, focus=member == key))
+    edges = [
+        GraphEdge(member, target, relation)
+        for member in members
+        for relation, target in model.relations.get(member, ())
+        if relation in FORWARD and target in inside
+    ]
+    return Graph(
+        tuple(nodes), tuple(sorted(set(edges), key=lambda e: (e.source, e.target, e.label)))
+    )
