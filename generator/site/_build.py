@@ -125,6 +125,7 @@ def build_site(
         cache_dir=cache_dir,
         title=site_title,
         provenance=provenance,
+        templates=_templates_digest(),
     )
     new_states: dict[str, str] = {}
     for batch_result in _entity_batches(keys, workers):
@@ -289,7 +290,7 @@ def _render_batch(keys: list[str]) -> _BatchResult:
                     graph.digest(),
                     system.digest() if system else "",
                     collapsed,
-                    _SHARED["provenance"],
+                    _SHARED["templates"],
                     __version__,
                 )
             ).encode()
@@ -325,6 +326,16 @@ def _render_batch(keys: list[str]) -> _BatchResult:
 
 def _diagram_section(svg: str) -> Section:
     return Section("System diagram", graph=Markup(svg))
+
+
+def _templates_digest() -> str:
+    """Pages must be rendered again when a template changes, not only when data does."""
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir().rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(templates_dir()).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _changed_times(model: SiteModel, cache_dir: Path, now: datetime) -> dict[str, str]:
