@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -27,7 +28,9 @@ class Run:
         return json.loads(self.stdout)
 
 
-def run_backlot(*args: str | Path, cwd: Path | None = None) -> Run:
+def run_backlot(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Run:
     """Run the CLI as a user would, in a fresh process."""
     done = subprocess.run(
         [sys.executable, "-m", "generator", *map(str, args)],
@@ -35,6 +38,7 @@ def run_backlot(*args: str | Path, cwd: Path | None = None) -> Run:
         text=True,
         cwd=cwd,
         timeout=300,
+        env={**os.environ, **(env or {})},
     )
     return Run(done.returncode, done.stdout, done.stderr)
 

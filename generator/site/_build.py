@@ -97,7 +97,10 @@ def build_site(
     now = build_time()
     model = SiteModel.from_catalog(catalog)
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
-    changed = _changed_times(model, cache_dir, now)
+    inputs = _inputs_digest(settings)
+    changed, dirty = _changed_times(model, cache_dir, now, inputs)
+    radius = max(settings.graph_depth, 2)
+    dirty = _within(model, dirty, radius) if dirty is not None else set(model.entities)
     env = _environment()
     result = SiteResult()
     writer = SiteWriter(out)
@@ -114,30 +117,27 @@ def build_site(
         writer.write(page_file(page_dir), html)
         result.pages += 1
 
-    # Entity pages: the bulk, in parallel batches.
-    page_states = _load_json(cache_dir / "site-pages.json")
+    # Entity pages: the bulk, in parallel batches; only those whose inputs may have changed.
+    clean = [k for k in keys if k not in dirty and (out / page_file(entity_dir(k))).is_file()]
+    for key in clean:
+        writer.keep(page_file(entity_dir(key)))
+    result.pages += len(clean)
     _SHARED.update(
         model=model,
         settings=settings,
         changed=changed,
         out=out,
-        states=page_states,
         cache_dir=cache_dir,
         title=site_title,
-        provenance=provenance,
-        templates=_templates_digest(),
     )
-    new_states: dict[str, str] = {}
-    for batch_result in _entity_batches(keys, workers):
+    for batch_result in _entity_batches([k for k in keys if k not in set(clean)], workers):
         writer.stats.merge(batch_result.stats)
-        new_states.update(batch_result.states)
         result.rendered += batch_result.rendered
-        result.pages += len(batch_result.states)
+        result.pages += batch_result.rendered
         result.problems += batch_result.problems
         if progress is not None:
-            progress(len(batch_result.states))
+            progress(batch_result.rendered)
     _SHARED.clear()
-    _dump_json(cache_dir / "site-pages.json", new_states)
 
     # The catalog index: static pages, row shards for the filter, precomputed counts.
     all_rows = [model.row(k, "catalog/") for k in keys]
@@ -240,7 +240,6 @@ def build_site(
 @dataclass
 class _BatchResult:
     stats: WriteStats
-    states: dict[str, str]
     rendered: int
     problems: list[str]
 
@@ -261,19 +260,17 @@ def _render_batch(keys: list[str]) -> _BatchResult:
     model: SiteModel = _SHARED["model"]
     settings: SiteSettings = _SHARED["settings"]
     changed: dict[str, str] = _SHARED["changed"]
-    states: dict[str, str] = _SHARED["states"]
     out: Path = _SHARED["out"]
     env = _environment()
     writer = SiteWriter(out)
     views = {}
     graphs: dict[str, Graph] = {}
     extra_graphs: dict[str, Graph] = {}
-    new_states: dict[str, str] = {}
     problems: list[str] = []
     for key in keys:
         here = entity_dir(key)
         view = entity_view(model, key, settings, changed[key], _label(changed[key]))
-        graph, collapsed = neighbourhood(
+        graph, _ = neighbourhood(
             model.relations,
             model.labels,
             key,
@@ -282,28 +279,11 @@ def _render_batch(keys: list[str]) -> _BatchResult:
             max_fanout=settings.graph_max_fanout,
             max_nodes=settings.graph_max_nodes,
         )
-        system = system_graph(model, key) if view.kind == "System" else None
-        state = hashlib.sha256(
-            repr(
-                (
-                    view,
-                    graph.digest(),
-                    system.digest() if system else "",
-                    collapsed,
-                    _SHARED["templates"],
-                    __version__,
-                )
-            ).encode()
-        ).hexdigest()
-        new_states[key] = state
         problems += [f"{key}: {p}" for p in view.problems]
-        if states.get(key) == state and (out / page_file(here)).is_file():
-            writer.keep(page_file(here))
-            continue
         views[key] = view
         graphs[key] = graph
-        if system is not None:
-            extra_graphs[key] = system
+        if view.kind == "System":
+            extra_graphs[key] = system_graph(model, key)
     svgs = render_svgs(graphs, _SHARED["cache_dir"], workers=1) if graphs else {}
     system_svgs = render_svgs(extra_graphs, _SHARED["cache_dir"], workers=1) if extra_graphs else {}
     template = env.get_template("entity.html")
@@ -321,16 +301,16 @@ def _render_batch(keys: list[str]) -> _BatchResult:
             e=view,
         )
         writer.write(page_file(view.dir), html)
-    return _BatchResult(writer.stats, new_states, len(views), problems)
+    return _BatchResult(writer.stats, len(views), problems)
 
 
 def _diagram_section(svg: str) -> Section:
     return Section("System diagram", graph=Markup(svg))
 
 
-def _templates_digest() -> str:
-    """Pages must be rendered again when a template changes, not only when data does."""
-    digest = hashlib.sha256()
+def _inputs_digest(settings: SiteSettings) -> str:
+    """What every page depends on besides data: templates, settings, this version."""
+    digest = hashlib.sha256(f"{__version__}\n{settings.model_dump_json()}".encode())
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(templates_dir()).as_posix().encode())
@@ -338,21 +318,47 @@ def _templates_digest() -> str:
     return digest.hexdigest()
 
 
-def _changed_times(model: SiteModel, cache_dir: Path, now: datetime) -> dict[str, str]:
-    """When each entity's own data last changed, remembered across builds by content hash."""
+def _changed_times(
+    model: SiteModel, cache_dir: Path, now: datetime, inputs: str
+) -> tuple[dict[str, str], set[str] | None]:
+    """When each entity's own data last changed, remembered across builds by content hash;
+    and the entities that changed, appeared or disappeared since (None: everything)."""
     path = cache_dir / "site-state.json"
     previous = _load_json(path)
+    before_entities = previous.get("entities")
+    before: dict[str, Any] = before_entities if isinstance(before_entities, dict) else {}
     stamp = _stamp(now)[0]
     state: dict[str, list[str]] = {}
     changed: dict[str, str] = {}
+    dirty: set[str] = set()
     for key in model.entities:
         digest = model.content_hash(key)
-        before = previous.get(key)
-        when = before[1] if isinstance(before, list) and before[0] == digest else stamp
+        old = before.get(key)
+        same = isinstance(old, list) and len(old) == 2 and old[0] == digest
+        when = str(old[1]) if same and old is not None else stamp
+        if not same:
+            dirty.add(key)
         state[key] = [digest, when]
         changed[key] = when
-    _dump_json(path, state)
-    return changed
+    dirty.update(key for key in before if key not in model.entities)
+    _dump_json(path, {"inputs": inputs, "entities": state})
+    return changed, dirty if previous.get("inputs") == inputs else None
+
+
+def _within(model: SiteModel, seeds: set[str], radius: int) -> set[str]:
+    """Entities within ``radius`` relations of ``seeds``: their graphs and tables may show
+    what changed. Relations are followed both ways, to missing entities too."""
+    neighbours: dict[str, set[str]] = {}
+    for key, pairs in model.relations.items():
+        for _, target in pairs:
+            neighbours.setdefault(key, set()).add(target)
+            neighbours.setdefault(target, set()).add(key)
+    reached = set(seeds)
+    frontier = set(seeds)
+    for _ in range(radius):
+        frontier = {n for key in frontier for n in neighbours.get(key, ())} - reached
+        reached |= frontier
+    return reached & set(model.entities)
 
 
 def _label(stamp: str) -> str:

@@ -115,9 +115,13 @@ class SiteModel:
         return targets[0] if targets else None
 
     def content_hash(self, key: str) -> str:
-        """Changes exactly when the entity's own data does (not when a neighbour's does)."""
+        """Changes exactly when the entity's own data (or its findings) does."""
         payload = json.dumps(
-            [self.entities[key], self.catalog.sources[key].model_dump()],
+            [
+                self.entities[key],
+                self.catalog.sources[key].model_dump(),
+                [f.model_dump() for f in self.findings.get(key, ())],
+            ],
             sort_keys=True,
             default=str,
         )

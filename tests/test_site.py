@@ -1,0 +1,150 @@
+"""The portal as files: what `backlot build` writes, and what a rebuild rewrites."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import EXAMPLES, GROUP_A, component, run_backlot, write_tree
+
+
+@pytest.fixture(scope="module")
+def example_portal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("portal")
+    result = run_backlot("build", EXAMPLES, "-o", out / "site", "--cache-dir", out / "cache")
+    assert result.returncode == 0, result.stderr
+    return out / "site"
+
+
+def read(site: Path, page: str) -> str:
+    return (site / page).read_text(encoding="utf-8")
+
+
+def test_every_entity_has_a_page_at_its_lowercase_url(example_portal: Path) -> None:
+    catalog = json.loads(read(example_portal, "catalog.json"))
+    for entity in catalog["entities"]:
+        meta = entity["metadata"]
+        page = example_portal / "catalog" / meta["namespace"] / entity["kind"].lower()
+        page = page / meta["name"].lower() / "index.html"
+        assert page.is_file(), page
+        assert f"<code>{entity['kind'].lower()}:{meta['namespace']}/" in page.read_text()
+    assert (example_portal / "catalog/external/api/parcelgo-api/index.html").is_file()
+
+
+def test_entity_page_shows_about_links_relations_and_source(example_portal: Path) -> None:
+    html = read(example_portal, "catalog/default/component/orders-service/index.html")
+    assert "<h1>Orders Service</h1>" in html
+    # Owner and system link to their pages, relatively.
+    assert 'href="../../group/team-payments/index.html"' in html
+    assert 'href="../../system/checkout/index.html"' in html
+    # Annotation links: GitHub repository, pull requests, Actions; PagerDuty.
+    assert 'href="https://github.com/acme/orders-service/pulls"' in html
+    assert "https://app.pagerduty.com/service-directory/" in html
+    assert "orders-service/catalog-info.yaml:" in html
+    # The neighbourhood graph is inline SVG whose nodes link to their pages.
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert 'href="../../api/orders-api/index.html"' in svg
+    assert "Depends on" in html and "Provides APIs" in html
+
+
+def test_group_user_system_and_domain_pages(example_portal: Path) -> None:
+    group = read(example_portal, "catalog/default/group/team-payments/index.html")
+    assert ">Members</h2>" in group and "Owns: Component" in group
+    user = read(example_portal, "catalog/default/user/jane.doe/index.html")
+    assert ">Groups</h2>" in user
+    system = read(example_portal, "catalog/default/system/checkout/index.html")
+    assert ">System diagram</h2>" in system and ">Components</h2>" in system
+    assert system.count("<svg") == 2
+    domain = read(example_portal, "catalog/default/domain/commerce/index.html")
+    assert ">Systems</h2>" in domain
+
+
+def test_processing_problems_are_shown_on_the_entity_and_problem_pages(
+    example_portal: Path,
+) -> None:
+    orphan = read(example_portal, "catalog/default/component/newsletter-mailer/index.html")
+    assert "Processing problems" in orphan and "catalog/orphan" in orphan
+    problems = read(example_portal, "problems/index.html")
+    assert "broken-widget/catalog-info.yaml" in problems and "spec.lifecycle is missing" in problems
+
+
+def test_catalog_index_is_paged_and_small(example_portal: Path) -> None:
+    index = read(example_portal, "catalog/index.html")
+    assert 'data-shards="1"' in index
+    assert re.search(r'<option value="Component">Component \(16\)</option>', index)
+    kind_page = read(example_portal, "catalog/_kinds/component/index.html")
+    assert "Showing 1 to 16 of 16" in kind_page
+    rows = read(example_portal, "catalog/_data/rows-0.js")
+    assert rows.startswith("window.backlotRows(0,")
+    for page in example_portal.rglob("*.html"):
+        assert page.stat().st_size < 1_000_000, page
+
+
+def test_about_page_and_build_json_hold_the_build_time(example_portal: Path) -> None:
+    build = json.loads(read(example_portal, "build.json"))
+    assert build["time"] in read(example_portal, "about/index.html")
+    assert build["entities"] == 67 and len(build["repositories"]) == 18
+
+
+def test_rebuild_rewrites_only_what_changed(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            "a/catalog-info.yaml": component("a", dependsOn=["component:b"]),
+            "b/catalog-info.yaml": component("b"),
+            "far/catalog-info.yaml": component("far").replace("team-a", "user:nobody"),
+            "gone/catalog-info.yaml": component("gone").replace("team-a", "user:nobody"),
+        },
+    )
+    site, cache = tmp_path / "site", tmp_path / "cache"
+
+    def build(epoch: int) -> dict[str, int]:
+        result = run_backlot(
+            "build", org, "-o", site, "--cache-dir", cache, env={"SOURCE_DATE_EPOCH": str(epoch)}
+        )
+        assert result.returncode == 0, result.stderr
+        return {
+            p.relative_to(site).as_posix(): p.stat().st_mtime_ns
+            for p in site.rglob("*")
+            if p.is_file()
+        }
+
+    first = build(1_800_000_000)
+    second = build(1_800_000_600)
+    unchanged = {k for k in first if first[k] == second.get(k)}
+    assert "catalog/default/component/a/index.html" in unchanged
+    assert "index.html" in unchanged and "catalog/index.html" in unchanged
+    assert {"build.json", "about/index.html"}.isdisjoint(unchanged)
+
+    (org / "b" / "catalog-info.yaml").write_text(component("b") + "  system: shop\n")
+    (org / "gone" / "catalog-info.yaml").unlink()
+    third = build(1_800_001_200)
+    rewritten = {k for k in third if third[k] != second.get(k)}
+    assert "catalog/default/component/b/index.html" in rewritten
+    assert "catalog/default/component/a/index.html" in rewritten  # its graph shows b
+    assert "catalog/default/component/far/index.html" not in rewritten
+    assert not (site / "catalog/default/component/gone").exists()
+
+
+def test_unsafe_link_urls_are_dropped_and_reported(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            "svc/catalog-info.yaml": component("svc").replace(
+                "metadata:\n",
+                "metadata:\n  links:\n    - url: 'javascript:alert(1)'\n      title: Click\n"
+                "  annotations:\n    backstage.io/view-url: ' JaVaScRiPt:alert(2)'\n",
+            ),
+        },
+    )
+    result = run_backlot("build", org, "-o", tmp_path / "site", "--cache-dir", tmp_path / "c")
+    assert result.returncode == 0, result.stderr
+    assert "metadata.links[0].url 'javascript:alert(1)' is not a safe URL" in result.stdout
+    assert "backstage.io/view-url" in result.stdout
+    html = (tmp_path / "site/catalog/default/component/svc/index.html").read_text()
+    assert "alert(" not in html.split("<summary>YAML as loaded</summary>")[0]
