@@ -38,15 +38,16 @@ def test_entity_page_shows_about_links_relations_and_source(example_portal: Path
     html = read(example_portal, "catalog/default/component/orders-service/index.html")
     assert "<h1>Orders Service</h1>" in html
     # Owner and system link to their pages, relatively.
-    assert 'href="../../group/team-payments/index.html"' in html
-    assert 'href="../../system/checkout/index.html"' in html
+    up = "../../../../catalog/default"
+    assert f'href="{up}/group/team-payments/index.html"' in html
+    assert f'href="{up}/system/checkout/index.html"' in html
     # Annotation links: GitHub repository, pull requests, Actions; PagerDuty.
     assert 'href="https://github.com/acme/orders-service/pulls"' in html
     assert "https://app.pagerduty.com/service-directory/" in html
     assert "orders-service/catalog-info.yaml:" in html
     # The neighbourhood graph is inline SVG whose nodes link to their pages.
     svg = html[html.index("<svg") : html.index("</svg>")]
-    assert 'href="../../api/orders-api/index.html"' in svg
+    assert f'href="{up}/api/orders-api/index.html"' in svg
     assert "Depends on" in html and "Provides APIs" in html
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -28,7 +29,8 @@ from ..model import CatalogFile
 from ._catalog_index import catalog_pages, facet_counts, row_shards
 from ._model import SiteModel
 from ._pages import Section, entity_view, system_graph
-from ._urls import entity_dir, page_file, relative
+from ._safety import safe_url
+from ._urls import entity_dir, entity_page, page_file
 from ._writer import SiteWriter, WriteStats, remove_stale
 from .graphs import Graph, neighbourhood, render_svgs
 
@@ -118,9 +120,9 @@ def build_site(
         result.pages += 1
 
     # Entity pages: the bulk, in parallel batches; only those whose inputs may have changed.
-    clean = [k for k in keys if k not in dirty and (out / page_file(entity_dir(k))).is_file()]
+    clean = {k for k in keys if k not in dirty and (out / entity_page(k)).is_file()}
     for key in clean:
-        writer.keep(page_file(entity_dir(key)))
+        writer.keep(entity_page(key))
     result.pages += len(clean)
     _SHARED.update(
         model=model,
@@ -130,7 +132,7 @@ def build_site(
         cache_dir=cache_dir,
         title=site_title,
     )
-    for batch_result in _entity_batches([k for k in keys if k not in set(clean)], workers):
+    for batch_result in _entity_batches([k for k in keys if k not in clean], workers):
         writer.stats.merge(batch_result.stats)
         result.rendered += batch_result.rendered
         result.pages += batch_result.rendered
@@ -140,30 +142,29 @@ def build_site(
     _SHARED.clear()
 
     # The catalog index: static pages, row shards for the filter, precomputed counts.
-    all_rows = [model.row(k, "catalog/") for k in keys]
+    all_rows = [model.row(k) for k in keys]
     facets = facet_counts(all_rows)
-    kinds = sorted({row.kind for row in all_rows})
+    kind_links = [
+        {"label": kind, "count": count, "href": page_file(f"catalog/_kinds/{kind.lower()}/")}
+        for kind, count in sorted(Counter(row.kind for row in all_rows).items())
+    ]
     shards = list(row_shards(all_rows))
     for name, script in shards:
         writer.write(f"catalog/_data/{name}", script)
+    filters = Markup(
+        env.get_template("filters.html").render(
+            facets=facets, total=len(all_rows), shards=len(shards)
+        )
+    )
     for listing in catalog_pages(model, keys, settings.page_size):
-        kind_links = [
-            {
-                "label": kind,
-                "count": sum(1 for r in all_rows if r.kind == kind),
-                "href": relative(listing.dir, f"catalog/_kinds/{kind.lower()}/"),
-            }
-            for kind in kinds
-        ]
         page(
             "catalog.html",
             listing.dir,
             page_title=listing.heading,
             section="catalog",
             heading=listing.heading,
-            facets=facets,
+            filters=filters,
             total=len(all_rows),
-            shards=len(shards),
             kinds=kind_links,
             current_kind=listing.kind,
             rows=listing.rows,
@@ -183,7 +184,7 @@ def build_site(
             {
                 "label": kind,
                 "count": count,
-                "href": relative("", f"catalog/_kinds/{kind.lower()}/"),
+                "href": page_file(f"catalog/_kinds/{kind.lower()}/"),
             }
             for kind, count in summary.by_kind.items()
         ],
@@ -192,7 +193,7 @@ def build_site(
             {
                 "label": model.labels[k][1],
                 "kind": model.labels[k][0],
-                "href": relative("", entity_dir(k)),
+                "href": entity_page(k),
                 "changed": changed[k],
                 "changed_label": _label(changed[k]),
             }
@@ -201,7 +202,7 @@ def build_site(
         quick=[
             {
                 "label": f"{model.labels[k][1]} ({model.labels[k][0]})",
-                "href": relative("", entity_dir(k)),
+                "href": entity_page(k),
             }
             for k in keys
             if model.labels[k][0] in ("Domain", "System")
@@ -268,13 +269,13 @@ def _render_batch(keys: list[str]) -> _BatchResult:
     extra_graphs: dict[str, Graph] = {}
     problems: list[str] = []
     for key in keys:
-        here = entity_dir(key)
+        root = _root(entity_dir(key))
         view = entity_view(model, key, settings, changed[key], _label(changed[key]))
         graph, _ = neighbourhood(
             model.relations,
             model.labels,
             key,
-            lambda target, here=here: relative(here, entity_dir(target)),  # type: ignore[misc]
+            lambda target, root=root: root + entity_page(target),  # type: ignore[misc]
             depth=settings.graph_depth,
             max_fanout=settings.graph_max_fanout,
             max_nodes=settings.graph_max_nodes,
@@ -283,7 +284,7 @@ def _render_batch(keys: list[str]) -> _BatchResult:
         views[key] = view
         graphs[key] = graph
         if view.kind == "System":
-            extra_graphs[key] = system_graph(model, key)
+            extra_graphs[key] = system_graph(model, key, root)
     svgs = render_svgs(graphs, _SHARED["cache_dir"], workers=1) if graphs else {}
     system_svgs = render_svgs(extra_graphs, _SHARED["cache_dir"], workers=1) if extra_graphs else {}
     template = env.get_template("entity.html")
@@ -369,7 +370,7 @@ def _problem_groups(model: SiteModel, catalog: CatalogFile) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for finding in catalog.findings[:MAX_PROBLEMS]:
         ref = finding.entity_ref
-        href = relative("problems/", entity_dir(ref)) if ref in model.entities else None
+        href = entity_page(ref) if ref in model.entities else None
         groups.setdefault(finding.file, []).append({**finding.model_dump(), "href": href})
     return {
         "errors": catalog.summary.errors,
@@ -387,7 +388,7 @@ def _build_info(catalog: CatalogFile, now: datetime) -> dict[str, Any]:
         )
         repo["entities"] += 1
         if source.url:
-            repo["url"] = source.url.split("/blob/")[0]
+            repo["url"] = safe_url(source.url.split("/blob/")[0])
     time, label = _stamp(now)
     return {
         "time": time,

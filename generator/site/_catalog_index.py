@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._model import EntityRow, SiteModel
-from ._urls import relative
+from ._urls import page_file
 
 __all__ = ["FACETS", "CatalogPage", "catalog_pages", "facet_counts", "row_shards"]
 
@@ -103,17 +103,17 @@ def catalog_pages(model: SiteModel, keys: list[str], page_size: int) -> Iterator
                 dir=here,
                 heading=heading,
                 kind=kind,
-                rows=[model.row(k, here) for k in chunk],
+                rows=[model.row(k) for k in chunk],
                 number=number,
-                pages=_pager(here, kind, number, count),
+                pages=_pager(kind, number, count),
                 showing=showing,
             )
 
 
-def _pager(here: str, kind: str | None, current: int, count: int) -> list[dict[str, Any]]:
+def _pager(kind: str | None, current: int, count: int) -> list[dict[str, Any]]:
     wanted = {1, count, *range(current - PAGER_WINDOW, current + PAGER_WINDOW + 1)}
     return [
-        {"number": n, "href": relative(here, _page_dir(kind, n))}
+        {"number": n, "href": page_file(_page_dir(kind, n))}
         for n in sorted(wanted)
         if 1 <= n <= count
     ]
@@ -122,7 +122,7 @@ def _pager(here: str, kind: str | None, current: int, count: int) -> list[dict[s
 def row_shards(rows: list[EntityRow]) -> Iterator[tuple[str, str]]:
     """``(file name, script)`` pairs; each script hands its rows to portal.js.
 
-    Hrefs are relative to ``catalog/``; json.dumps with ASCII escapes keeps any text from
+    Hrefs are site paths; json.dumps with ASCII escapes keeps any text from
     ending the script early.
     """
     for start in range(0, max(len(rows), 1), SHARD_ROWS):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import CatalogFile, EntitySource, Finding
-from ._urls import entity_dir, relative
+from ._urls import entity_page
 
 __all__ = ["EntityRow", "RefView", "SiteModel"]
 
@@ -21,7 +21,8 @@ SUMMARY_CHARS = 140
 
 @dataclass(frozen=True)
 class RefView:
-    """A reference as a page shows it: a label, and a link when the entity exists."""
+    """A reference as a page shows it: a label, and (when the entity exists) the site path
+    of its page, which templates prefix with the page's ``root``."""
 
     key: str
     label: str
@@ -31,7 +32,8 @@ class RefView:
 
 @dataclass(frozen=True)
 class EntityRow:
-    """One line of an entity table (catalog index, a group's entities, ...)."""
+    """One line of an entity table (catalog index, a group's entities, ...); ``href`` is a
+    site path, like RefView's."""
 
     key: str
     href: str
@@ -56,6 +58,7 @@ class SiteModel:
     relations: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
     findings: dict[str, list[Finding]] = field(default_factory=dict)
+    _rows: dict[str, EntityRow] = field(default_factory=dict)
 
     @classmethod
     def from_catalog(cls, catalog: CatalogFile) -> SiteModel:
@@ -77,18 +80,24 @@ class SiteModel:
     def source(self, key: str) -> EntitySource:
         return self.catalog.sources[key]
 
-    def ref(self, key: str, from_dir: str) -> RefView:
-        """``key`` as seen from the page in ``from_dir``; unknown refs get no link."""
+    def ref(self, key: str) -> RefView:
+        """``key`` as pages show it; unknown refs get no link."""
         known = self.labels.get(key)
         if known is None:
             kind = key.partition(":")[0]
             return RefView(key, _short(key), kind.capitalize() if kind else "", None)
-        return RefView(key, known[1], known[0], relative(from_dir, entity_dir(key)))
+        return RefView(key, known[1], known[0], entity_page(key))
 
     def related(self, key: str, relation: str) -> list[str]:
         return sorted(t for r, t in self.relations.get(key, ()) if r == relation)
 
-    def row(self, key: str, from_dir: str) -> EntityRow:
+    def row(self, key: str) -> EntityRow:
+        cached = self._rows.get(key)
+        if cached is None:
+            cached = self._rows[key] = self._make_row(key)
+        return cached
+
+    def _make_row(self, key: str) -> EntityRow:
         entity = self.entities[key]
         meta = entity["metadata"]
         spec = entity.get("spec") or {}
@@ -97,15 +106,15 @@ class SiteModel:
         description = meta.get("description")
         return EntityRow(
             key=key,
-            href=relative(from_dir, entity_dir(key)),
+            href=entity_page(key),
             label=self.labels[key][1],
             name=meta["name"],
             namespace=meta["namespace"],
             kind=entity["kind"],
             type=_text(spec.get("type")),
-            owner=self.ref(owner, from_dir) if owner else None,
+            owner=self.ref(owner) if owner else None,
             lifecycle=_text(spec.get("lifecycle")),
-            system=self.ref(system, from_dir) if system else None,
+            system=self.ref(system) if system else None,
             tags=tuple(t for t in meta.get("tags") or () if isinstance(t, str)),
             summary=summary(description) if isinstance(description, str) else "",
         )

@@ -13,7 +13,7 @@ from ..model import Finding
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._safety import markdown_to_html, safe_url
-from ._urls import entity_dir, relative
+from ._urls import entity_dir, entity_page
 from .graphs import Graph, GraphEdge, GraphNode
 
 __all__ = ["EntityView", "Section", "entity_view", "system_graph"]
@@ -113,11 +113,11 @@ def entity_view(
 
     def first(relation: str, prefix: str) -> RefView | None:
         target = next((t for t in model.related(key, relation) if t.startswith(prefix)), None)
-        return model.ref(target, here) if target else None
+        return model.ref(target) if target else None
 
     groups: dict[str, list[RefView]] = {}
     for relation, target in model.relations.get(key, ()):
-        groups.setdefault(relation, []).append(model.ref(target, here))
+        groups.setdefault(relation, []).append(model.ref(target))
     relation_groups = [
         RelationGroup(RELATION_TITLES.get(relation, relation), refs)
         for relation, refs in sorted(
@@ -157,7 +157,7 @@ def entity_view(
         changed=changed,
         changed_label=changed_label,
         relation_groups=relation_groups,
-        sections=_sections(model, key, here),
+        sections=_sections(model, key),
         findings=model.findings.get(key, []),
         definition=definition if isinstance(definition, str) else "",
         descriptor=yaml.dump(
@@ -189,12 +189,12 @@ def _facts(entity: dict[str, Any]) -> list[tuple[str, str]]:
     return facts
 
 
-def _sections(model: SiteModel, key: str, here: str) -> list[Section]:
+def _sections(model: SiteModel, key: str) -> list[Section]:
     kind = model.entities[key]["kind"]
 
     def rows(relation: str, kind_prefix: str = "") -> list[EntityRow]:
         return [
-            model.row(t, here)
+            model.row(t)
             for t in model.related(key, relation)
             if t in model.entities and t.startswith(kind_prefix)
         ]
@@ -226,15 +226,14 @@ def _sections(model: SiteModel, key: str, here: str) -> list[Section]:
     return sections
 
 
-def system_graph(model: SiteModel, key: str) -> Graph:
+def system_graph(model: SiteModel, key: str, root: str) -> Graph:
     """A system's diagram: the system, its parts, and the relations among them."""
-    here = entity_dir(key)
     members = [key, *(t for t in model.related(key, "hasPart") if t in model.entities)]
     inside = set(members)
     nodes = []
     for member in members:
         kind, label = model.labels[member]
-        href = None if member == key else relative(here, entity_dir(member))
+        href = None if member == key else root + entity_page(member)
         nodes.append(GraphNode(member, kind, label, href, focus=member == key))
     edges = [
         GraphEdge(member, target, relation)

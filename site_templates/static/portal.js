@@ -61,7 +61,7 @@
   if (!form) return;
   form.hidden = false;
   var shards = parseInt(form.getAttribute("data-shards"), 10) || 0;
-  var dataPath = form.getAttribute("data-data");
+  var dataPath = root + "catalog/_data/";
   var staticList = document.querySelector("[data-static-list]");
   var results = document.querySelector("[data-results]");
   var status = form.querySelector("[data-status]");
@@ -149,7 +149,7 @@
     found.slice(0, shown).forEach(function (row) {
       var tr = el("tr");
       var name = el("td");
-      name.appendChild(el("a", row[3], { href: root + "catalog/" + row[0] }));
+      name.appendChild(el("a", row[3], { href: root + row[0] }));
       tr.appendChild(name);
       [row[1], row[4], row[5], row[6]].forEach(function (v) { tr.appendChild(el("td", v)); });
       tr.appendChild(el("td", row[9], { "class": "wide" }));
