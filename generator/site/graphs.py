@@ -459,6 +459,7 @@ _ATTRIBUTES = frozenset(
     | {"font-family", "font-size", "font-weight", "font-style", "text-anchor"}
 )
 _COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{1,30}")
+_GEOMETRY = frozenset({"d", "points", "transform", "viewBox", "x", "y", "cx", "cy", "rx", "ry"})
 _PLAIN_VALUE = re.compile(r"[A-Za-z0-9 ,.+\-#()]*")
 _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 
@@ -475,13 +476,19 @@ def _safe_href(value: str) -> bool:
 
 
 def _safe_attribute(name: str, value: str) -> str | None:
-    """The value to keep for an allowed attribute, or None to drop it."""
+    """The value to keep for an allowed attribute, escaped for a double-quoted attribute,
+    or None to drop it. Values matched by the plain-value pattern hold nothing to escape."""
+    if name in _GEOMETRY:
+        # The bulk of a drawing: numbers, commas, spaces, and transform() words.
+        if not _PLAIN_VALUE.fullmatch(value) or ("(" in value and "url" in value.lower()):
+            return None
+        return value
     if name == "href":
-        return value if _safe_href(value) else None
+        return html.escape(value, quote=True) if _safe_href(value) else None
     if name == "class":
         return " ".join(re.sub(r"[^A-Za-z0-9_-]+", "-", word) for word in value.split())
     if name in {"aria-label", "role"}:
-        return value
+        return html.escape(value, quote=True)
     if name in {"fill", "stroke"}:
         if not _COLOUR.fullmatch(value):
             return None
@@ -509,7 +516,7 @@ def _emit(element: ET.Element, out: list[str], extra: str = "") -> None:
         if name in _ATTRIBUTES:
             value = _safe_attribute(name, raw)
             if value is not None:
-                start.append(f' {name}="{html.escape(value, quote=True)}"')
+                start.append(f' {name}="{value}"')
     if tag == "a" and len(start) == 1:
         return  # only our own links: <a> with a checked href and nothing else
     out.extend(start)
