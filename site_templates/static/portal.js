@@ -162,7 +162,17 @@
       results.appendChild(more);
     }
   }
-  form.addEventListener("submit", function (e) { e.preventDefault(); apply(); });
-  form.addEventListener("input", function () { shown = 100; apply(); });
-  form.addEventListener("change", function () { shown = 100; apply(); });
+  // "change" also fires when the search box loses focus (say, on a click on a result):
+  // re-rendering then would swallow the click, so only a new query re-renders.
+  var last = null;
+  function update() {
+    var now = JSON.stringify([criteria(), form.elements.sort.value]);
+    if (now === last && loaded === shards) return;
+    last = now;
+    shown = 100;
+    apply();
+  }
+  form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
 })();
