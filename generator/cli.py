@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
+from .docs import run_docs_stage
 from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
 from .serve import serve_folder
 from .site import build_site
@@ -207,9 +208,69 @@ def build(
     backlot.yaml, else the bundled example organisation.
     """
     config = _load_settings(config_path, path, cache_dir)
+    out = output or config.output
     catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
-    click.echo("docs: the TechDocs stage is not built yet; skipped")
-    _run_site(config, catalog_file, output or config.output)
+    if config.docs.builder == "local":
+        _run_docs(config, catalog_file, out / "docs")
+    else:
+        click.echo("docs: builder is external; repositories publish their own TechDocs")
+    _run_site(config, catalog_file, out)
+
+
+@main.group()
+def docs() -> None:
+    """TechDocs: build every entity's docs in Backstage's storage layout."""
+
+
+@docs.command("build")
+@_PATH_ARGUMENT
+@click.option(
+    "-o",
+    "--out",
+    "output",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="default: <site>/docs (the layout is <namespace>/<kind>/<name>/)",
+)
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def docs_build(
+    path: Path | None, output: Path | None, config_path: Path | None, cache_dir: Path | None
+) -> None:
+    """Build the TechDocs of every entity with a backstage.io/techdocs-ref annotation.
+
+    Reads the catalog of PATH (a folder of repositories) or of backlot.yaml's sources.
+    A site whose inputs did not change is not built again.
+    """
+    config = _load_settings(config_path, path, cache_dir)
+    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
+    report = _run_docs(config, catalog_file, output or config.output / "docs")
+    if any(site["status"] == "failed" for site in report["sites"].values()):
+        sys.exit(1)
+
+
+def _run_docs(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> dict[str, Any]:
+    with _progress("docs") as advance:
+        report = run_docs_stage(
+            catalog_file,
+            _repositories(config),
+            out,
+            config.cache_dir,
+            allowed_plugins=config.docs.allowed_plugins,
+            workers=config.docs.workers,
+            progress=(lambda site: advance(site.entity_ref)) if advance else None,
+        )
+    sites = report["sites"].values()
+    counts = {s: sum(1 for site in sites if site["status"] == s) for s in ("built", "unchanged")}
+    failed = {ref: site for ref, site in report["sites"].items() if site["status"] == "failed"}
+    click.echo(
+        f"docs: {len(report['sites'])} sites → {out}: {counts['built']} built, "
+        f"{counts['unchanged']} unchanged, {len(failed)} failed"
+    )
+    for ref, site in failed.items():
+        click.echo(f"  error: {ref}: {site['message']}")
+    for ref, message in report["unresolved"].items():
+        click.echo(f"  error: {ref}: {message}")
+    return report
 
 
 @main.command()

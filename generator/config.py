@@ -8,6 +8,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .docs import DEFAULT_PLUGINS
 from .sources import DEFAULT_DESCRIPTOR_GLOBS
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "BacklotConfig",
     "CatalogSettings",
     "ConfigError",
+    "DocsSettings",
     "LocalSource",
     "SiteSettings",
     "load_config",
@@ -72,8 +74,22 @@ class SiteSettings(_Settings):
     )
 
 
+class DocsSettings(_Settings):
+    builder: Literal["local", "external"] = Field(
+        default="local",
+        description="local: the portal build builds every entity's TechDocs; external: "
+        "repositories publish their own (backlot docs publish) and the portal links to them",
+    )
+    allowed_plugins: tuple[str, ...] = Field(
+        default=DEFAULT_PLUGINS,
+        description="MkDocs plugins a repository's mkdocs.yml may name",
+    )
+    workers: int | None = Field(default=None, ge=1, description="default: one per core")
+
+
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
+    docs: DocsSettings = DocsSettings()
     site: SiteSettings = SiteSettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")

@@ -1,0 +1,343 @@
+"""A repository's ``mkdocs.yml``, made safe to build: nothing in it may run code.
+
+MkDocs runs hooks, plugins and Markdown extensions named in the config, resolves
+``!!python/name`` tags, reads ``!ENV`` variables and follows ``INHERIT`` to other files.
+Every one of those is a way for a repository to run code or read secrets on the build
+machine (CVE-2026-22804 was hooks in TechDocs). So the config is read with our own loader
+and rebuilt from allow-lists; anything refused is a clear error for that entity alone.
+
+Like Backstage (``techdocs-core`` is always added), every site gets techdocs-core's
+configuration: the Material theme, its features and its Markdown extensions, minus the
+two that reach outside the build (PlantUML's server, Graphviz's ``dot``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "DocsConfigError",
+    "SafeMkdocsConfig",
+    "read_mkdocs_config",
+]
+
+# Top-level keys Backstage's sanitizer keeps (techdocs-node's sanitizeMkdocsYml), less the
+# ones we set ourselves (docs_dir, site_dir, theme, plugins, markdown_extensions).
+KEPT_KEYS = frozenset(
+    {
+        "site_name",
+        "site_url",
+        "site_description",
+        "site_author",
+        "repo_url",
+        "repo_name",
+        "edit_uri",
+        "edit_uri_template",
+        "nav",
+        "exclude_docs",
+        "not_in_nav",
+        "extra",
+        "extra_css",
+        "copyright",
+        "validation",
+    }
+)
+THEME_KEYS = frozenset(
+    {"name", "font", "icon", "logo", "favicon", "language", "direction", "features"}
+)
+# techdocs-core bundles search, monorepo and gh-admonitions; material's search too.
+DEFAULT_PLUGINS = ("techdocs-core", "search", "material/search", "gh-admonitions")
+SAFE_EXTENSIONS = frozenset(
+    {
+        "abbr", "admonition", "attr_list", "codehilite", "def_list", "extra",
+        "fenced_code", "footnotes", "legacy_attrs", "legacy_em", "md_in_html", "meta",
+        "nl2br", "sane_lists", "smarty", "tables", "toc", "wikilinks",
+        "mdx_truly_sane_lists",
+    }
+)  # fmt: skip
+SAFE_EXTENSION_PREFIXES = ("markdown.extensions.", "pymdownx.", "material.extensions.")
+# Extensions that reach outside the build: never, whatever the allow-list says.
+NETWORK_EXTENSIONS = frozenset(
+    {"plantuml_markdown", "markdown_inline_graphviz", "pymdownx.arithmatex_remote"}
+)
+# Functions mkdocs.yml files commonly name with !!python/name; importing them runs no
+# code of the repository's.
+SAFE_PYTHON_NAMES = frozenset(
+    {
+        "material.extensions.emoji.twemoji",
+        "material.extensions.emoji.to_svg",
+        "pymdownx.emoji.twemoji",
+        "pymdownx.emoji.emojione",
+        "pymdownx.emoji.gemoji",
+        "pymdownx.emoji.to_svg",
+        "pymdownx.emoji.to_png",
+        "pymdownx.superfences.fence_code_format",
+        "pymdownx.superfences.fence_div_format",
+        "pymdownx.slugs.uslugify",
+        "pymdownx.slugs.slugify",
+    }
+)
+
+
+class DocsConfigError(Exception):
+    """The docs cannot be built safely; the message says why, for the entity's page."""
+
+
+@dataclass
+class SafeMkdocsConfig:
+    values: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Refusal(yaml.YAMLError):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader plus the tags an mkdocs.yml may carry, each judged."""
+
+
+def _python_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    if suffix.startswith("name:") and suffix[5:] in SAFE_PYTHON_NAMES:
+        module, _, name = suffix[5:].rpartition(".")
+        return getattr(importlib.import_module(module), name)
+    raise _Refusal(
+        f"line {node.start_mark.line + 1}: !!python/{suffix} would run Python code; "
+        "only a few well-known names are allowed (e.g. material.extensions.emoji.twemoji)"
+    )
+
+
+def _env_tag(loader: _Loader, node: yaml.Node) -> Any:
+    raise _Refusal(
+        f"line {node.start_mark.line + 1}: !ENV reads the build machine's environment; "
+        "not allowed in docs built by the portal"
+    )
+
+
+def _relative_tag(loader: _Loader, node: yaml.Node) -> Any:
+    raise _Refusal(f"line {node.start_mark.line + 1}: !relative is not supported here")
+
+
+_Loader.add_multi_constructor("tag:yaml.org,2002:python/", _python_tag)
+_Loader.add_constructor("!ENV", _env_tag)
+_Loader.add_constructor("!relative", _relative_tag)
+
+
+def _include_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    # mkdocs-monorepo-plugin's nav includes merge other trees; here each tree is one site.
+    raise _Refusal(
+        f"line {node.start_mark.line + 1}: !include (mkdocs-monorepo-plugin) is not "
+        "supported: give each docs tree its own entity and techdocs-ref"
+    )
+
+
+_Loader.add_multi_constructor("!include", _include_tag)
+
+
+def read_mkdocs_config(
+    text: str | None,
+    *,
+    repo_root: Path,
+    docs_folder: Path,
+    site_name: str,
+    allowed_plugins: Iterable[str] = DEFAULT_PLUGINS,
+) -> SafeMkdocsConfig:
+    """The config to build with, from ``text`` (None: no mkdocs.yml, TechDocs' default).
+
+    ``docs_folder`` is the folder that holds mkdocs.yml; every path must stay in the repo.
+    """
+    raw: Any = {}
+    if text is not None:
+        try:
+            raw = yaml.load(text, Loader=_Loader) or {}
+        except _Refusal as exc:
+            raise DocsConfigError(f"mkdocs.yml {exc}") from None
+        except yaml.YAMLError as exc:
+            raise DocsConfigError(f"mkdocs.yml is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DocsConfigError("mkdocs.yml must be a mapping of settings")
+    warnings: list[str] = []
+    if raw.get("hooks"):
+        raise DocsConfigError(
+            "mkdocs.yml has hooks: they run Python code from the repository, and docs built "
+            "by the portal never do (Backstage drops them too)"
+        )
+    for key in sorted(set(raw) - KEPT_KEYS - {"docs_dir", "site_dir", "theme", "plugins"}):
+        if key not in ("markdown_extensions", "mdx_configs", "use_directory_urls", "strict"):
+            warnings.append(f"mkdocs.yml: {key} is not used by the portal's builder; ignored")
+    values: dict[str, Any] = {k: v for k, v in raw.items() if k in KEPT_KEYS}
+    values.setdefault("site_name", site_name)
+    if not isinstance(values["site_name"], str) or not values["site_name"]:
+        values["site_name"] = site_name
+
+    docs_dir = raw.get("docs_dir", "docs")
+    if not isinstance(docs_dir, str):
+        raise DocsConfigError("mkdocs.yml: docs_dir must be a path")
+    docs_path = _inside(repo_root, docs_folder / docs_dir, "docs_dir")
+    if not docs_path.is_dir():
+        raise DocsConfigError(f"docs_dir {docs_dir!r} is not a folder")
+    values["docs_dir"] = str(docs_path)
+    _check_tree(repo_root, docs_path)
+
+    values["theme"] = _theme(raw.get("theme"), warnings)
+    values["plugins"] = _plugins(raw.get("plugins"), set(allowed_plugins))
+    values["markdown_extensions"] = _extensions(
+        raw.get("markdown_extensions"), repo_root, docs_folder, warnings
+    )
+    extra_css = values.get("extra_css")
+    if extra_css is not None and not (
+        isinstance(extra_css, list)
+        and all(isinstance(c, str) and "://" not in c for c in extra_css)
+    ):
+        warnings.append("mkdocs.yml: extra_css must list stylesheets in the docs; ignored")
+        values.pop("extra_css")
+    values["use_directory_urls"] = True
+    return SafeMkdocsConfig(values, warnings)
+
+
+def _inside(repo_root: Path, path: Path, what: str) -> Path:
+    real = path.resolve()
+    root = repo_root.resolve()
+    if real != root and root not in real.parents:
+        raise DocsConfigError(f"{what} {path} resolves outside the repository")
+    return real
+
+
+def _check_tree(repo_root: Path, docs_path: Path) -> None:
+    """No symlink in the docs tree may lead out of the repository."""
+    root = repo_root.resolve()
+    for path in docs_path.rglob("*"):
+        if path.is_symlink():
+            real = path.resolve()
+            if real != root and root not in real.parents:
+                rel = path.relative_to(docs_path)
+                raise DocsConfigError(f"docs/{rel} is a symlink that leads outside the repository")
+
+
+def _theme(raw: Any, warnings: list[str]) -> dict[str, Any]:
+    """techdocs-core forces Material, adds its features and resets the palette."""
+    theme: dict[str, Any] = {}
+    if isinstance(raw, dict):
+        theme = {k: v for k, v in raw.items() if k in THEME_KEYS}
+        if raw.get("custom_dir"):
+            warnings.append("mkdocs.yml: theme.custom_dir is not used (templates can run code)")
+        if raw.get("name") not in (None, "material"):
+            warnings.append(f"mkdocs.yml: theme {raw.get('name')!r} replaced by material")
+    features = [f for f in theme.get("features") or [] if isinstance(f, str)]
+    for feature in ("navigation.footer", "content.action.edit"):
+        if feature not in features:
+            features.append(feature)
+    theme.update(name="material", features=features, palette={})
+    return theme
+
+
+def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
+    names: list[tuple[str, Any]] = []
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, str):
+                names.append((item, None))
+            elif isinstance(item, dict) and len(item) == 1:
+                name, options = next(iter(item.items()))
+                names.append((str(name), options))
+            else:
+                raise DocsConfigError(f"mkdocs.yml: plugins entry {item!r} is not understood")
+    elif isinstance(raw, dict):
+        names = [(str(k), v) for k, v in raw.items()]
+    elif raw is not None:
+        raise DocsConfigError("mkdocs.yml: plugins must be a list")
+    plugins: list[Any] = []
+    for name, options in names:
+        if name not in allowed:
+            raise DocsConfigError(
+                f"mkdocs.yml: plugin {name!r} is not on the allow-list "
+                f"({', '.join(sorted(allowed))}; docs.allowed_plugins in backlot.yaml)"
+            )
+        if name in ("techdocs-core", "search", "material/search", "gh-admonitions"):
+            continue  # techdocs-core's set is added below, once
+        plugins.append({name: options} if options else name)
+    return ["search", "gh-admonitions", *plugins]
+
+
+def _techdocs_extensions() -> list[Any]:
+    emoji = importlib.import_module("pymdownx.emoji")
+    return [
+        {"toc": {"permalink": True}},
+        "admonition",
+        "pymdownx.details",
+        {"pymdownx.tabbed": {"alternate_style": True}},
+        "pymdownx.caret",
+        "pymdownx.critic",
+        {"pymdownx.emoji": {"emoji_generator": emoji.to_svg}},
+        "pymdownx.inlinehilite",
+        "pymdownx.magiclink",
+        "pymdownx.mark",
+        "pymdownx.smartsymbols",
+        "pymdownx.snippets",
+        {"pymdownx.highlight": {"linenums": True, "pygments_lang_class": True}},
+        {"pymdownx.extra": {"pymdownx.betterem": {"smart_enable": "all"}}},
+        {"pymdownx.tasklist": {"custom_checkbox": True}},
+        "pymdownx.tilde",
+        "mdx_truly_sane_lists",
+    ]
+
+
+def _extension_items(raw: Any) -> list[tuple[str, Any]]:
+    if raw is None:
+        return []
+    items: list[tuple[str, Any]] = []
+    entries = raw.items() if isinstance(raw, dict) else raw
+    if not isinstance(raw, dict | list):
+        raise DocsConfigError("mkdocs.yml: markdown_extensions must be a list")
+    for entry in entries:
+        if isinstance(raw, dict):
+            name, options = entry
+        elif isinstance(entry, str):
+            name, options = entry, None
+        elif isinstance(entry, dict) and len(entry) == 1:
+            name, options = next(iter(entry.items()))
+        else:
+            raise DocsConfigError(
+                f"mkdocs.yml: markdown_extensions entry {entry!r} is not understood"
+            )
+        items.append((str(name), options))
+    return items
+
+
+def _extensions(raw: Any, repo_root: Path, docs_folder: Path, warnings: list[str]) -> list[Any]:
+    """techdocs-core's extensions, with the repository's own settings merged over them."""
+    merged: dict[str, Any] = {}
+    for item in _techdocs_extensions():
+        name, options = next(iter(item.items())) if isinstance(item, dict) else (item, None)
+        merged[name] = options
+    for name, options in _extension_items(raw):
+        if name in NETWORK_EXTENSIONS:
+            warnings.append(f"mkdocs.yml: {name} reaches outside the build; not used")
+            continue
+        if ":" in name or not (name in SAFE_EXTENSIONS or name.startswith(SAFE_EXTENSION_PREFIXES)):
+            raise DocsConfigError(
+                f"mkdocs.yml: Markdown extension {name!r} is not one the portal's builder runs"
+            )
+        if options is not None and not isinstance(options, dict):
+            raise DocsConfigError(f"mkdocs.yml: options of {name} must be a mapping")
+        base = merged.get(name) or {}
+        merged[name] = {**base, **(options or {})} if (options or base) else None
+    snippets = dict(merged.get("pymdownx.snippets") or {})
+    bases = snippets.get("base_path", ["."])
+    bases = [bases] if isinstance(bases, str) else bases
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise DocsConfigError("mkdocs.yml: pymdownx.snippets base_path must be paths")
+    # Relative to MkDocs' working directory, which TechDocs sets to the mkdocs.yml folder.
+    snippets["base_path"] = [
+        str(_inside(repo_root, docs_folder / b, "snippets base_path")) for b in bases
+    ]
+    snippets.update(restrict_base_path=True, url_download=False, check_paths=True)
+    merged["pymdownx.snippets"] = snippets
+    return [{name: options} if options else name for name, options in merged.items()]

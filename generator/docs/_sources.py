@@ -1,0 +1,97 @@
+"""Which entities have docs, and where each docs tree lives (``backstage.io/techdocs-ref``)."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..model import CatalogFile
+from ..sources import OutsideRepository, Repository
+
+__all__ = ["DocsSource", "find_docs_sources", "storage_path"]
+
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+
+
+@dataclass(frozen=True)
+class DocsSource:
+    """One entity's docs: the folder holding its ``mkdocs.yml`` (or ``docs/``), inside
+    its repository, and where the built site goes in Backstage's storage layout."""
+
+    entity_ref: str
+    storage_path: str
+    repository: Repository
+    folder: str  # POSIX path of the docs folder within the repository ("" = its root)
+    site_name: str
+    description: str
+
+
+def storage_path(ref_key: str) -> str:
+    """``component:default/orders`` → ``default/component/orders`` (lowercase triplet)."""
+    kind, _, rest = ref_key.lower().partition(":")
+    namespace, _, name = rest.partition("/")
+    return f"{namespace}/{kind}/{name}"
+
+
+def find_docs_sources(
+    catalog: CatalogFile, repositories: dict[str, Repository]
+) -> tuple[list[DocsSource], dict[str, str]]:
+    """Every entity with a techdocs-ref, resolved; and per entity, why it could not be."""
+    found: list[DocsSource] = []
+    problems: dict[str, str] = {}
+    for entity in catalog.entities:
+        meta = entity["metadata"]
+        ref = (meta.get("annotations") or {}).get(TECHDOCS_REF)
+        if not isinstance(ref, str):
+            continue
+        key = f"{entity['kind']}:{meta['namespace']}/{meta['name']}".lower()
+        source = catalog.sources[key]
+        repository = repositories.get(source.repository)
+        if repository is None:
+            problems[key] = f"repository {source.repository!r} is not available to the docs stage"
+            continue
+        kind, _, target = ref.partition(":")
+        base = posixpath.dirname(source.path)
+        if kind == "dir":
+            folder = posixpath.normpath(posixpath.join(base, target or "."))
+        elif kind == "url" and repository.url and target.startswith(f"{repository.url}/tree/"):
+            # A URL into the entity's own repository: read the checkout we already have.
+            rest = target[len(f"{repository.url}/tree/") :]
+            folder = posixpath.normpath(rest.partition("/")[2] or ".")
+        elif kind == "url":
+            problems[key] = (
+                f"{TECHDOCS_REF} {ref!r}: docs in another repository are read by the crawl "
+                "stage, which this build has not fetched"
+            )
+            continue
+        else:
+            problems[key] = f"{TECHDOCS_REF} {ref!r} must start with dir: or url:"
+            continue
+        if folder == "..":
+            folder = ".."  # reported as outside the repository just below
+        try:
+            path = repository.resolve(folder)
+        except OutsideRepository as exc:
+            problems[key] = f"{TECHDOCS_REF} {ref!r}: {exc}"
+            continue
+        if not path.is_dir():
+            problems[key] = f"{TECHDOCS_REF} {ref!r}: {folder} is not a folder in {repository.name}"
+            continue
+        title = meta.get("title")
+        description = meta.get("description")
+        found.append(
+            DocsSource(
+                entity_ref=key,
+                storage_path=storage_path(key),
+                repository=repository,
+                folder="" if folder == "." else folder,
+                site_name=title if isinstance(title, str) else meta["name"],
+                description=description if isinstance(description, str) else "",
+            )
+        )
+    return found, problems
+
+
+def docs_root(source: DocsSource) -> Path:
+    return source.repository.resolve(source.folder or ".")
