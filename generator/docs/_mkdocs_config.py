@@ -234,7 +234,9 @@ def _theme(raw: Any, warnings: list[str]) -> dict[str, Any]:
     for feature in ("navigation.footer", "content.action.edit"):
         if feature not in features:
             features.append(feature)
-    theme.update(name="material", features=features, palette={})
+    # font: false keeps Material from loading Google Fonts: no request leaves the company's
+    # domain when someone reads the docs (Backstage offers the same switch).
+    theme.update(name="material", features=features, palette={}, font=False)
     return theme
 
 

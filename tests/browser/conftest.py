@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.linkcheck import is_error_page
 from tests.conftest import EXAMPLES
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -196,8 +197,12 @@ def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def html_pages(site: Path) -> list[str]:
-    """Every ``*.html`` file of a built site, as sorted POSIX paths relative to it."""
-    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html") if p.is_file())
+    """Every ``*.html`` page of a built site (docs' 404 pages aside: see is_error_page)."""
+    return sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if p.is_file() and not is_error_page(p.relative_to(site).as_posix())
+    )
 
 
 def page_url(base_url: str, relative: str) -> str:

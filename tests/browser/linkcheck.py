@@ -186,6 +186,13 @@ def _check_url(site: _Site, page: str, url: str, folder: str) -> str | None:
     return None
 
 
+def is_error_page(relative: str) -> bool:
+    """MkDocs' ``404.html`` in a docs site: a web server serves it in place of any missing
+    path, so its links are written for the site's root, not for where the file lies."""
+    parts = relative.split("/")
+    return parts[-1] == "404.html" and "docs" in parts[:-1]
+
+
 def check_site(root: Path) -> LinkReport:
     """Check every page and stylesheet of the built site at ``root``."""
     root = Path(root)
@@ -194,7 +201,9 @@ def check_site(root: Path) -> LinkReport:
     pages = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in (".html", ".htm")
+        if p.is_file()
+        and p.suffix.lower() in (".html", ".htm")
+        and not is_error_page(p.relative_to(root).as_posix())
     )
     for page in pages:
         parsed = site.parsed(page)
