@@ -16,7 +16,7 @@ import click
 from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
-from .docs import run_docs_stage
+from .docs import read_docs_report, run_docs_stage
 from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
 from .serve import serve_folder
 from .site import build_site
@@ -180,6 +180,7 @@ def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> No
             config.cache_dir,
             config.site,
             progress=(lambda n: advance("entity pages", n)) if advance else None,
+            docs_report=read_docs_report(config.cache_dir),
         )
     stats = result.stats
     click.echo(

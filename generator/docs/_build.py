@@ -212,7 +212,11 @@ def _build_site(job: _Job) -> SiteOutcome:
         values["site_dir"] = str(scratch)
         values["theme"] = {**values["theme"], "custom_dir": str(overrides_dir())}
         if job.homepage:
-            values["extra"] = {**(values.get("extra") or {}), "homepage": job.homepage}
+            extra = dict(values.get("extra") or {})
+            extra["homepage"] = job.homepage
+            if not extra.get("alternate"):
+                extra.update(alternate=True, backlot_portal=job.homepage)
+            values["extra"] = extra
         config = MkDocsConfig(config_file_path=str(config_file or root / "mkdocs.yml"))
         config.load_dict(values)
         errors, _ = config.validate()

@@ -25,8 +25,10 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..config import SiteSettings
+from ..docs import storage_path
 from ..model import CatalogFile
 from ._catalog_index import catalog_pages, facet_counts, row_shards
+from ._docs_index import DocsSite, read_docs_sites
 from ._model import SiteModel
 from ._pages import Section, entity_view, system_graph
 from ._safety import safe_url
@@ -94,10 +96,16 @@ def build_site(
     settings: SiteSettings | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
+    docs_report: dict[str, Any] | None = None,
 ) -> SiteResult:
+    """Render the portal into ``out``; TechDocs already built into ``out/docs`` (or
+    published there by repositories) are linked, and ``docs_report`` (the docs stage's)
+    says which entities' docs failed and why."""
     settings = settings or SiteSettings()
     now = build_time()
     model = SiteModel.from_catalog(catalog)
+    docs_sites = read_docs_sites(out / "docs")
+    _attach_docs(model, docs_sites, docs_report or {})
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
     inputs = _inputs_digest(settings)
     changed, dirty = _changed_times(model, cache_dir, now, inputs)
@@ -207,6 +215,13 @@ def build_site(
             for k in keys
             if model.labels[k][0] in ("Domain", "System")
         ][:12],
+    )
+    page(
+        "documentation.html",
+        "documentation/",
+        page_title="Docs",
+        section="docs",
+        **_docs_page(model, docs_sites),
     )
     page(
         "problems.html",
@@ -360,6 +375,57 @@ def _within(model: SiteModel, seeds: set[str], radius: int) -> set[str]:
         frontier = {n for key in frontier for n in neighbours.get(key, ())} - reached
         reached |= frontier
     return reached & set(model.entities)
+
+
+def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: dict[str, Any]) -> None:
+    for key in model.entities:
+        path = storage_path(key)
+        if path in sites:
+            model.docs[key] = f"docs/{path}/index.html"
+    report_sites = report.get("sites") if isinstance(report.get("sites"), dict) else {}
+    for key, site in (report_sites or {}).items():
+        if isinstance(site, dict) and site.get("status") == "failed" and key in model.entities:
+            model.docs_errors[key] = str(site.get("message") or "the docs build failed")
+    unresolved = report.get("unresolved") if isinstance(report.get("unresolved"), dict) else {}
+    for key, message in (unresolved or {}).items():
+        if key in model.entities:
+            model.docs_errors[key] = str(message)
+
+
+def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:
+    documented = sorted(model.docs, key=lambda k: model.labels[k][1].lower())
+    owned = {storage_path(k): k for k in model.entities}
+    coverage = []
+    for kind in ("Component", "API", "System", "Resource"):
+        total = sum(1 for label in model.labels.values() if label[0] == kind)
+        if total:
+            done = sum(1 for k in documented if model.labels[k][0] == kind)
+            coverage.append(
+                {"kind": kind, "done": done, "total": total, "percent": round(100 * done / total)}
+            )
+    return {
+        "rows": [
+            {
+                "row": model.row(k),
+                "href": model.docs[k],
+                "built": sites[storage_path(k)].built,
+                "built_label": _label(sites[storage_path(k)].built)
+                if sites[storage_path(k)].built
+                else "unknown",
+            }
+            for k in documented
+        ],
+        "coverage": coverage,
+        "failed": [
+            {"row": model.row(k), "message": message}
+            for k, message in sorted(model.docs_errors.items())
+        ],
+        "orphaned": [
+            {"path": path, "site_name": site.site_name, "href": f"docs/{path}/index.html"}
+            for path, site in sorted(sites.items())
+            if path not in owned
+        ],
+    }
 
 
 def _label(stamp: str) -> str:

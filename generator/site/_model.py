@@ -58,6 +58,8 @@ class SiteModel:
     relations: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     labels: dict[str, tuple[str, str]] = field(default_factory=dict)
     findings: dict[str, list[Finding]] = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)  # entity → docs site path
+    docs_errors: dict[str, str] = field(default_factory=dict)  # entity → why no docs
     _rows: dict[str, EntityRow] = field(default_factory=dict)
 
     @classmethod
@@ -130,6 +132,8 @@ class SiteModel:
                 self.entities[key],
                 self.catalog.sources[key].model_dump(),
                 [f.model_dump() for f in self.findings.get(key, ())],
+                self.docs.get(key),
+                self.docs_errors.get(key),
             ],
             sort_keys=True,
             default=str,

@@ -81,6 +81,7 @@ class EntityView:
     definition: str
     descriptor: str
     docs_href: str | None = None
+    docs_error: str | None = None
     graph: Markup | None = None
     graph_kinds: list[str] = field(default_factory=list)
     graph_depth: int = 2
@@ -165,6 +166,8 @@ def entity_view(
         ),
         graph_depth=settings.graph_depth,
         problems=problems,
+        docs_href=model.docs.get(key),
+        docs_error=model.docs_errors.get(key),
     )
 
 
