@@ -115,9 +115,9 @@ def build_site(
     result = SiteResult()
     writer = SiteWriter(out)
     site_title = settings.title
-    newest = max(changed.values(), default=_stamp(now)[0])
     repositories = len({s.repository for s in catalog.sources.values()})
-    provenance = f"Catalog data as of {_label(newest)}, from {repositories} repositories"
+    # No time here: list pages must stay byte-identical until their own content changes.
+    provenance = f"Catalog of {len(keys)} entities from {repositories} repositories"
 
     def page(template: str, page_dir: str, **context: Any) -> None:
         context.setdefault("provenance", provenance)
