@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 # Bump when the drawing changes, so cached SVGs of the old style are not reused.
-_RENDER_VERSION = "3"
+_RENDER_VERSION = "4"
 
 # Each Backstage relation pair is drawn once, in the first direction of the pair.
 _FORWARD: dict[str, str] = {
@@ -186,13 +186,14 @@ def neighbourhood(
         return GraphNode(key, kind, label or key, href(key), focus=key == focus)
 
     shown: dict[str, GraphNode] = {focus: make(focus)}
+    level: dict[str, int] = {focus: 0}
     hidden: set[str] = set()
     more_nodes: list[GraphNode] = []
     more_edges: list[GraphEdge] = []
     collapsed: list[Collapsed] = []
     frontier = [focus]
 
-    for _level in range(depth):
+    for distance in range(1, depth + 1):
         groups: list[tuple[str, str, list[str]]] = []
         claimed: set[str] = set()
         for via in frontier:
@@ -221,6 +222,7 @@ def neighbourhood(
                 keep, rest = fresh[:cut], fresh[cut:]
             for key in keep:
                 shown[key] = make(key)
+                level[key] = distance
             frontier.extend(keep)
             if rest:
                 more = f"{_MORE_PREFIX}{relation}:{via}"
@@ -233,12 +235,14 @@ def neighbourhood(
         if len(shown) + len(more_nodes) >= max_nodes:
             break
 
+    # Relations between two entities of the outer ring are left out: they are what turns
+    # a depth-2 neighbourhood into a hairball, and what makes its layout slow.
     edges: dict[GraphEdge, None] = {}
     for key, node in shown.items():
         if node.missing:
             continue
         for relation, target in relations.get(key, ()):
-            if target in shown:
+            if target in shown and not (depth > 1 and level[key] == level[target] == depth):
                 edges[_edge(key, relation, target)] = None
     for edge in more_edges:
         edges[edge] = None
