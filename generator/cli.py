@@ -245,7 +245,7 @@ def docs_build(
     config = _load_settings(config_path, path, cache_dir)
     catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
     report = _run_docs(config, catalog_file, output or config.output / "docs")
-    if any(site["status"] == "failed" for site in report["sites"].values()):
+    if report["unresolved"] or any(s["status"] == "failed" for s in report["sites"].values()):
         sys.exit(1)
 
 

@@ -1,0 +1,178 @@
+"""TechDocs as a platform team runs them: built safely, in Backstage's layout, cached."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import GROUP_A, component, run_backlot, write_tree
+
+DOCS_ENTITY = component("handbook").replace(
+    "metadata:\n", "metadata:\n  annotations:\n    backstage.io/techdocs-ref: dir:.\n"
+)
+PAGES = {
+    "docs/index.md": "# Handbook\n\nHello.\n",
+    "docs/guide.md": "# Guide\n\n!!! note\n    Hi\n",
+}
+
+
+def repo_with_docs(name: str, mkdocs: str | None, extra: dict[str, str] | None = None) -> dict:
+    files = {
+        f"{name}/catalog-info.yaml": DOCS_ENTITY.replace("handbook", name),
+        **{f"{name}/{path}": text for path, text in PAGES.items()},
+        **{f"{name}/{path}": text for path, text in (extra or {}).items()},
+    }
+    if mkdocs is not None:
+        files[f"{name}/mkdocs.yml"] = mkdocs
+    return files
+
+
+def build_docs(org: Path, out: Path) -> tuple[int, str, dict]:
+    result = run_backlot("docs", "build", org, "--out", out, "--cache-dir", out.parent / "cache")
+    report_file = out.parent / "cache" / "docs-report.json"
+    report = json.loads(report_file.read_text()) if report_file.is_file() else {}
+    return result.returncode, result.stdout + result.stderr, report
+
+
+def test_sites_are_built_in_backstages_storage_layout(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("handbook", "site_name: The Handbook\nplugins: [techdocs-core]\n"),
+            # No mkdocs.yml: TechDocs' default (site name from the entity, nav from docs/).
+            **repo_with_docs("Bare-Docs", None),
+        },
+    )
+    code, output, report = build_docs(org, tmp_path / "docs")
+    assert code == 0, output
+    site = tmp_path / "docs" / "default" / "component" / "handbook"
+    assert (site / "index.html").is_file() and (site / "guide" / "index.html").is_file()
+    assert (site / "search" / "search_index.json").is_file()
+    metadata = json.loads((site / "techdocs_metadata.json").read_text())
+    assert metadata["site_name"] == "The Handbook"
+    assert metadata["site_description"] == "None"  # as techdocs-core writes an unset one
+    assert isinstance(metadata["build_timestamp"], int) and metadata["build_timestamp"] > 1e12
+    assert "techdocs_metadata.json" in metadata["files"] and "guide/index.html" in metadata["files"]
+    assert all((site / f).is_file() for f in metadata["files"])
+    html = (site / "guide" / "index.html").read_text()
+    assert 'class="md-header' in html and "admonition note" in html
+    # The header links back to the entity's page in the portal (inside .md-header).
+    assert 'href="../../../../../catalog/default/component/handbook/index.html"' in html
+    bare = tmp_path / "docs" / "default" / "component" / "bare-docs"
+    assert json.loads((bare / "techdocs_metadata.json").read_text())["site_name"] == "Bare-Docs"
+    assert report["sites"]["component:default/handbook"]["status"] == "built"
+
+
+HOSTILE = {
+    "hooks": ("site_name: x\nhooks: [evil.py]\n", "hooks"),
+    "plugin": (
+        "site_name: x\nplugins: [techdocs-core, macros]\n",
+        "plugin 'macros' is not on the allow-list",
+    ),
+    "python-tag": ("site_name: !!python/object/apply:os.system [touch PWNED]\n", "!!python/object"),
+    "env": ("site_name: !ENV HOME\n", "!ENV reads the build machine's environment"),
+    "docs-dir": ("site_name: x\ndocs_dir: ../../secret\n", "resolves outside the repository"),
+    "extension": (
+        "site_name: x\nmarkdown_extensions: [evil.module:Ext]\n",
+        "is not one the portal's builder runs",
+    ),
+    "snippets": (
+        "site_name: x\nmarkdown_extensions:\n  - pymdownx.snippets: {base_path: [../..]}\n",
+        "snippets base_path",
+    ),
+    "include": (
+        "site_name: x\nnav:\n  - Sub: '!include ./sub/mkdocs.yml'\n  - X: !include ./x.yml\n",
+        "!include",
+    ),
+}
+
+
+def test_a_repository_cannot_run_code_and_one_refusal_stops_only_its_site(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"team/catalog-info.yaml": GROUP_A}
+    for name, (mkdocs, _) in HOSTILE.items():
+        files.update(repo_with_docs(name, mkdocs, {"evil.py": "open('PWNED','w')\n"}))
+    files.update(repo_with_docs("good", "site_name: Good\n"))
+    org = write_tree(tmp_path / "org", files)
+    code, output, report = build_docs(org, tmp_path / "docs")
+    assert code == 1
+    sites = report["sites"]
+    assert sites["component:default/good"]["status"] == "built"
+    for name, (_, message) in HOSTILE.items():
+        site = sites[f"component:default/{name}"]
+        assert site["status"] == "failed", name
+        assert message in site["message"], (name, site["message"])
+        assert f"error: component:default/{name}: " in output
+        assert not (tmp_path / "docs" / "default" / "component" / name).exists()
+    assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
+
+
+def test_symlinks_out_of_the_repository_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("# the build machine's secret\n")
+    org = write_tree(
+        tmp_path / "org", {"team/catalog-info.yaml": GROUP_A, **repo_with_docs("leaky", None)}
+    )
+    os.symlink(secret, org / "leaky" / "docs" / "secret.md")
+    code, _, report = build_docs(org, tmp_path / "docs")
+    site = report["sites"]["component:default/leaky"]
+    assert code == 1 and site["status"] == "failed"
+    assert "docs/secret.md is a symlink that leads outside the repository" in site["message"]
+
+
+def test_unchanged_sites_are_not_rebuilt(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("one", None),
+            **repo_with_docs("two", None),
+        },
+    )
+    out = tmp_path / "docs"
+    assert build_docs(org, out)[0] == 0
+    stamp = (out / "default/component/one/index.html").stat().st_mtime_ns
+    code, output, report = build_docs(org, out)
+    assert "0 built, 2 unchanged" in output
+    (org / "two" / "docs" / "guide.md").write_text("# Guide\n\nChanged.\n")
+    code, output, report = build_docs(org, out)
+    assert code == 0 and "1 built, 1 unchanged" in output
+    assert report["sites"]["component:default/two"]["status"] == "built"
+    assert (out / "default/component/one/index.html").stat().st_mtime_ns == stamp
+    assert "Changed." in (out / "default/component/two/guide/index.html").read_text()
+
+
+def test_the_portal_links_docs_and_reports_failures(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("good", None),
+            **repo_with_docs("hooked", "site_name: x\nhooks: [evil.py]\n"),
+        },
+    )
+    site = tmp_path / "site"
+    result = run_backlot("build", org, "-o", site, "--cache-dir", tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    good = (site / "catalog/default/component/good/index.html").read_text()
+    assert 'href="../../../../docs/default/component/good/index.html">Docs</a>' in good
+    hooked = (site / "catalog/default/component/hooked/index.html").read_text()
+    assert "Docs not built" in hooked and "hooks" in hooked
+    docs_page = (site / "documentation/index.html").read_text()
+    assert "docs/default/component/good/index.html" in docs_page
+    assert "Docs that could not be built" in docs_page
+    assert '50%</span> <span class="what">of 2 Component' in docs_page
+
+
+@pytest.mark.parametrize("ref", ["dir:../../etc", "github:acme/x", "url:https://example.com/x"])
+def test_bad_techdocs_refs_are_reported(tmp_path: Path, ref: str) -> None:
+    entity = DOCS_ENTITY.replace("dir:.", ref)
+    org = write_tree(
+        tmp_path / "org", {"team/catalog-info.yaml": GROUP_A, "handbook/catalog-info.yaml": entity}
+    )
+    code, output, report = build_docs(org, tmp_path / "docs")
+    assert code == 1 and "component:default/handbook" in report["unresolved"]
+    assert f"error: component:default/handbook: backstage.io/techdocs-ref '{ref}'" in output
