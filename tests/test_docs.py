@@ -176,3 +176,52 @@ def test_bad_techdocs_refs_are_reported(tmp_path: Path, ref: str) -> None:
     code, output, report = build_docs(org, tmp_path / "docs")
     assert code == 1 and "component:default/handbook" in report["unresolved"]
     assert f"error: component:default/handbook: backstage.io/techdocs-ref '{ref}'" in output
+
+
+def test_shared_templates_and_emoji_indexes_change_no_byte(tmp_path: Path) -> None:
+    """The builder's speed-ups (templates compiled once, emoji indexes shared) must give
+    the very pages a plain MkDocs build gives."""
+    import subprocess
+    import sys
+
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("one", None, {"docs/emoji.md": "# Emoji\n\n:smile: :+1:\n"}),
+            **repo_with_docs("two", "site_name: Two\ntheme: {features: [navigation.tabs]}\n"),
+        },
+    )
+    assert run_backlot("catalog", org, "-o", tmp_path / "catalog.json").returncode == 0
+    script = """
+import sys
+from pathlib import Path
+from generator.docs import _build, _speedups, find_docs_sources
+from generator.model import CatalogFile
+from generator.sources import discover_local
+if sys.argv[1] == "plain":
+    _speedups.install = lambda: None
+catalog = CatalogFile.read(Path(sys.argv[2]))
+sources, _ = find_docs_sources(catalog, {r.name: r for r in discover_local(Path(sys.argv[3]))})
+result = _build.build_docs(sources, Path(sys.argv[4]), Path(sys.argv[4] + "-cache"), workers=1)
+assert all(s.status == "built" for s in result.sites), result.sites
+"""
+    for mode in ("plain", "fast"):
+        done = subprocess.run(
+            [sys.executable, "-c", script, mode, tmp_path / "catalog.json", org, tmp_path / mode],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+    plain = {p.relative_to(tmp_path / "plain"): p for p in (tmp_path / "plain").rglob("*")}
+    fast = {p.relative_to(tmp_path / "fast"): p for p in (tmp_path / "fast").rglob("*")}
+    assert plain.keys() == fast.keys() and len(plain) > 50
+    differing = [
+        str(rel)
+        for rel, path in plain.items()
+        if path.is_file()
+        and rel.name != "techdocs_metadata.json"
+        and path.read_bytes() != fast[rel].read_bytes()
+    ]
+    assert differing == []
+    assert "twemoji" in (tmp_path / "fast/default/component/one/emoji/index.html").read_text()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from . import _speedups as speedups
 from ._mkdocs_config import DEFAULT_PLUGINS, DocsConfigError, read_mkdocs_config
 from ._sources import DocsSource, docs_root
 
@@ -110,6 +111,7 @@ def build_docs(
     ``portal_root``: the portal's root relative to a docs site's root, for the header link
     back to the entity page (None when the docs are published without a portal).
     """
+    out = out.resolve()  # MkDocs resolves a relative site_dir against mkdocs.yml's folder
     state_path = cache_dir / STATE_FILE
     try:
         state: dict[str, str] = json.loads(state_path.read_text("utf-8"))
@@ -173,6 +175,7 @@ def _prepare_worker() -> None:
     """Import once what every build needs: most of a `mkdocs build` is start-up."""
     for module in ("mkdocs.commands.build", "material", "pymdownx.emoji", "pymdownx.superfences"):
         importlib.import_module(module)
+    speedups.install()
 
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
 

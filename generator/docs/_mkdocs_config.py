@@ -269,7 +269,9 @@ def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
 
 
 def _techdocs_extensions() -> list[Any]:
-    emoji = importlib.import_module("pymdownx.emoji")
+    # techdocs-core renders emoji as <img> from a public CDN: a request from every reader's
+    # browser to a third party. Material's index and generator inline them as SVG instead.
+    emoji = importlib.import_module("material.extensions.emoji")
     return [
         {"toc": {"permalink": True}},
         "admonition",
@@ -277,7 +279,7 @@ def _techdocs_extensions() -> list[Any]:
         {"pymdownx.tabbed": {"alternate_style": True}},
         "pymdownx.caret",
         "pymdownx.critic",
-        {"pymdownx.emoji": {"emoji_generator": emoji.to_svg}},
+        {"pymdownx.emoji": {"emoji_index": emoji.twemoji, "emoji_generator": emoji.to_svg}},
         "pymdownx.inlinehilite",
         "pymdownx.magiclink",
         "pymdownx.mark",
