@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,8 +17,9 @@ import click
 from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
-from .docs import read_docs_report, run_docs_stage
+from .docs import published_sites, read_docs_report, run_docs_stage
 from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
+from .publish import sync_folder
 from .serve import serve_folder
 from .site import build_site
 from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
@@ -173,6 +175,15 @@ def site(
 
 
 def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> None:
+    published = None
+    if config.docs.builder == "external":
+        storage = config.docs.storage
+        if not storage.bucket:
+            raise click.ClickException("docs.builder is external: set docs.storage.bucket")
+        published = published_sites(_s3_client(config), storage.bucket, storage.prefix)
+        click.echo(
+            f"docs: {len(published)} sites published in s3://{storage.bucket}/{storage.prefix}"
+        )
     with _progress("rendering") as advance:
         result = build_site(
             catalog_file,
@@ -180,7 +191,8 @@ def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> No
             config.cache_dir,
             config.site,
             progress=(lambda n: advance("entity pages", n)) if advance else None,
-            docs_report=read_docs_report(config.cache_dir),
+            docs_report=read_docs_report(config.cache_dir) if published is None else None,
+            published_docs=published,
         )
     stats = result.stats
     click.echo(
@@ -247,6 +259,73 @@ def docs_build(
     report = _run_docs(config, catalog_file, output or config.output / "docs")
     if report["unresolved"] or any(s["status"] == "failed" for s in report["sites"].values()):
         sys.exit(1)
+
+
+@docs.command("publish")
+@click.argument(
+    "path", required=False, default=".", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option("--bucket", help="default: docs.storage.bucket in backlot.yaml")
+@click.option("--prefix", help="key prefix of the TechDocs layout, e.g. techdocs/")
+@click.option("--endpoint-url", help="an S3-compatible endpoint instead of AWS")
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def docs_publish(
+    path: Path,
+    bucket: str | None,
+    prefix: str | None,
+    endpoint_url: str | None,
+    config_path: Path | None,
+    cache_dir: Path | None,
+) -> None:
+    """Build this repository's TechDocs and publish them (external mode), like
+    techdocs-cli publish: <prefix><namespace>/<kind>/<name>/... in the bucket.
+
+    Only changed files are uploaded; files no longer built are deleted, below each
+    entity's own prefix only. Credentials come from the usual AWS settings.
+    """
+    config = _load_settings(config_path, path, cache_dir)
+    storage = config.docs.storage.model_copy(
+        update={
+            k: v
+            for k, v in {"bucket": bucket, "prefix": prefix, "endpoint_url": endpoint_url}.items()
+            if v is not None
+        }
+    )
+    target_bucket = storage.bucket
+    if not target_bucket:
+        raise click.ClickException("no bucket: pass --bucket or set docs.storage.bucket")
+    if storage.prefix and not storage.prefix.endswith("/"):
+        storage = storage.model_copy(update={"prefix": storage.prefix + "/"})
+    config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
+    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
+    built = config.cache_dir / "docs-publish"
+    report = _run_docs(config, catalog_file, built)
+    client = _s3_client(config)
+    failed = bool(report["unresolved"])
+    for ref, site in sorted(report["sites"].items()):
+        if site["status"] == "failed":
+            failed = True
+            continue
+        key_prefix = f"{storage.prefix}{site['storage_path']}/"
+        synced = sync_folder(
+            client,
+            built / site["storage_path"],
+            target_bucket,
+            key_prefix,
+            last=["techdocs_metadata.json"],
+        )
+        click.echo(
+            f"{ref} → s3://{target_bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
+            f"{synced.unchanged} unchanged, {len(synced.deleted)} deleted"
+        )
+    sys.exit(1 if failed else 0)
+
+
+def _s3_client(config: BacklotConfig) -> Any:
+    boto3: Any = importlib.import_module("boto3")  # imported only when publishing
+    storage = config.docs.storage
+    return boto3.client("s3", endpoint_url=storage.endpoint_url, region_name=storage.region)
 
 
 def _run_docs(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> dict[str, Any]:

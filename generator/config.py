@@ -18,6 +18,7 @@ __all__ = [
     "CatalogSettings",
     "ConfigError",
     "DocsSettings",
+    "DocsStorage",
     "LocalSource",
     "SiteSettings",
     "load_config",
@@ -74,6 +75,15 @@ class SiteSettings(_Settings):
     )
 
 
+class DocsStorage(_Settings):
+    """Where TechDocs are published (Backstage's layout below ``prefix``)."""
+
+    bucket: str | None = None
+    prefix: str = Field(default="", description="e.g. techdocs/ (ends with /, or empty)")
+    endpoint_url: str | None = Field(default=None, description="for S3-compatible storage")
+    region: str | None = None
+
+
 class DocsSettings(_Settings):
     builder: Literal["local", "external"] = Field(
         default="local",
@@ -85,6 +95,7 @@ class DocsSettings(_Settings):
         description="MkDocs plugins a repository's mkdocs.yml may name",
     )
     workers: int | None = Field(default=None, ge=1, description="default: one per core")
+    storage: DocsStorage = DocsStorage()
 
 
 class BacklotConfig(_Settings):

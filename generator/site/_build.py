@@ -97,14 +97,17 @@ def build_site(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     docs_report: dict[str, Any] | None = None,
+    published_docs: dict[str, str] | None = None,
 ) -> SiteResult:
-    """Render the portal into ``out``; TechDocs already built into ``out/docs`` (or
-    published there by repositories) are linked, and ``docs_report`` (the docs stage's)
-    says which entities' docs failed and why."""
+    """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
+    the bucket by repositories (``published_docs``: storage path → build time), are
+    linked; ``docs_report`` (the docs stage's) says which entities' docs failed and why."""
     settings = settings or SiteSettings()
     now = build_time()
     model = SiteModel.from_catalog(catalog)
     docs_sites = read_docs_sites(out / "docs")
+    for path, built in (published_docs or {}).items():
+        docs_sites.setdefault(path, DocsSite(path, "", built))
     _attach_docs(model, docs_sites, docs_report or {})
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
     inputs = _inputs_digest(settings)

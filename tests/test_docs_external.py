@@ -1,0 +1,137 @@
+"""External mode: a repository's CI publishes its TechDocs; the portal links to them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from .conftest import GROUP_A, S3Server, run_backlot, write_tree
+from .test_docs import repo_with_docs
+
+
+def new_bucket(s3: S3Server) -> str:
+    name = f"docs-{uuid.uuid4().hex[:12]}"
+    s3.client().create_bucket(Bucket=name)
+    return name
+
+
+def keys(s3: S3Server, bucket: str) -> dict[str, dict]:
+    client = s3.client()
+    listed = client.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {item["Key"]: item for item in listed}
+
+
+def test_docs_publish_uploads_backstages_layout_and_only_what_changed(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    bucket = new_bucket(s3_server)
+    s3_server.client().put_object(
+        Bucket=bucket, Key="techdocs/default/component/other/index.html", Body=b"x"
+    )
+    repo = (
+        write_tree(tmp_path, repo_with_docs("handbook", "site_name: Handbook\n"))["handbook"]
+        if False
+        else None
+    )
+    repo = (
+        write_tree(tmp_path / "src", repo_with_docs("handbook", "site_name: Handbook\n"))
+        / "handbook"
+    )
+
+    def publish() -> str:
+        result = run_backlot(
+            "docs",
+            "publish",
+            repo,
+            "--bucket",
+            bucket,
+            "--prefix",
+            "techdocs/",
+            "--cache-dir",
+            tmp_path / "cache",
+            env=s3_server.env,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    first = publish()
+    stored = keys(s3_server, bucket)
+    site = "techdocs/default/component/handbook/"
+    assert f"{site}index.html" in stored and f"{site}guide/index.html" in stored
+    metadata = json.loads(
+        s3_server.client()
+        .get_object(Bucket=bucket, Key=f"{site}techdocs_metadata.json")["Body"]
+        .read()
+    )
+    assert metadata["site_name"] == "Handbook"
+    assert {f"{site}{f}" for f in metadata["files"]} == {k for k in stored if k.startswith(site)}
+    head = s3_server.client().head_object(Bucket=bucket, Key=f"{site}index.html")
+    assert head["ContentType"] == "text/html; charset=utf-8"
+    assert "uploaded" in first
+
+    second = publish()
+    assert "0 uploaded" in second and "0 deleted" in second
+
+    (repo / "docs" / "guide.md").unlink()
+    third = publish()
+    stored = keys(s3_server, bucket)
+    assert f"{site}guide/index.html" not in stored
+    assert "techdocs/default/component/other/index.html" in stored  # not ours: untouched
+    assert " 0 deleted" not in third
+
+
+def test_the_portal_links_docs_published_by_repositories(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    bucket = new_bucket(s3_server)
+    org = write_tree(
+        tmp_path / "org",
+        {"team/catalog-info.yaml": GROUP_A, **repo_with_docs("handbook", None)},
+    )
+    result = run_backlot(
+        "docs",
+        "publish",
+        org / "handbook",
+        "--bucket",
+        bucket,
+        "--cache-dir",
+        tmp_path / "c1",
+        env=s3_server.env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    s3_server.client().put_object(
+        Bucket=bucket, Key="default/component/gone/techdocs_metadata.json", Body=b"{}"
+    )
+    config = (
+        write_tree(
+            tmp_path,
+            {
+                "backlot.yaml": f"""
+                catalog:
+                  sources: [{{path: org}}]
+                docs:
+                  builder: external
+                  storage: {{bucket: {bucket}, endpoint_url: "{s3_server.endpoint}"}}
+            """
+            },
+        )
+        / "backlot.yaml"
+    )
+    build = run_backlot(
+        "build",
+        "--config",
+        config,
+        "-o",
+        tmp_path / "site",
+        "--cache-dir",
+        tmp_path / "c2",
+        env=s3_server.env,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    assert "docs: 2 sites published" in build.stdout
+    assert not (tmp_path / "site" / "docs").exists()  # nothing built locally
+    page = (tmp_path / "site/catalog/default/component/handbook/index.html").read_text()
+    assert 'href="../../../../docs/default/component/handbook/index.html">Docs</a>' in page
+    docs_page = (tmp_path / "site/documentation/index.html").read_text()
+    assert "Docs without an entity" in docs_page and "default/component/gone" in docs_page
