@@ -30,11 +30,6 @@ def test_docs_publish_uploads_backstages_layout_and_only_what_changed(
         Bucket=bucket, Key="techdocs/default/component/other/index.html", Body=b"x"
     )
     repo = (
-        write_tree(tmp_path, repo_with_docs("handbook", "site_name: Handbook\n"))["handbook"]
-        if False
-        else None
-    )
-    repo = (
         write_tree(tmp_path / "src", repo_with_docs("handbook", "site_name: Handbook\n"))
         / "handbook"
     )
