@@ -7,15 +7,11 @@ into `$BACKLOT_NODE_CACHE` or `~/.cache/backlot/node/<sha256 of package.json>`, 
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,67 +109,3 @@ class BackstageOracle:
     def __call__(self, files: Mapping[str, Path]) -> dict[str, list[bool]]:
         """`{id: [accepted, ...]}`: one entry per non-empty YAML document of each file."""
         return {file_id: result.accepted for file_id, result in self.judge(files).items()}
-
-
-def node_cache_dir() -> Path:
-    """Where the oracle's node_modules live: `$BACKLOT_NODE_CACHE` or a per-pin folder."""
-    configured = os.environ.get("BACKLOT_NODE_CACHE")
-    if configured:
-        return Path(configured).expanduser().resolve()
-    digest = hashlib.sha256(PACKAGE_JSON.read_bytes()).hexdigest()
-    return Path.home() / ".cache" / "backlot" / "node" / digest
-
-
-def _pinned_versions() -> dict[str, str]:
-    manifest = json.loads(PACKAGE_JSON.read_text(encoding="utf-8"))
-    return dict(manifest["dependencies"])
-
-
-def _installed(node_modules: Path) -> bool:
-    """True when every pinned package is present at exactly its pinned version."""
-    for package, version in _pinned_versions().items():
-        manifest = node_modules / package / "package.json"
-        try:
-            installed = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-        except (OSError, ValueError):
-            return False
-        if installed != version:
-            return False
-    return True
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def install_oracle_packages(folder: Path, npm: str | None) -> Path:
-    """Installs the pinned packages into `folder` unless they already are; returns node_modules."""
-    folder.mkdir(parents=True, exist_ok=True)
-    node_modules = folder / "node_modules"
-    with _locked(folder / ".backlot-install.lock"):
-        if _installed(node_modules):
-            return node_modules
-        if npm is None:
-            pytest.skip(f"npm is not installed and {folder} holds no oracle packages")
-        shutil.copyfile(PACKAGE_JSON, folder / "package.json")
-        proc = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund"],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=NPM_INSTALL_TIMEOUT,
-            check=False,
-        )
-        if proc.returncode != 0 or not _installed(node_modules):
-            pytest.fail(
-                f"npm install in {folder} failed (exit {proc.returncode}):\n"
-                f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
-                pytrace=False,
-            )
-    return node_modules

@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 
-from .backstage import BackstageOracle, install_oracle_packages, node_cache_dir
+from ..npm import install_npm_packages
+from .backstage import PACKAGE_JSON, BackstageOracle
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,5 @@ def backstage_oracle() -> BackstageOracle:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: Backstage's verdicts come from its npm packages")
-    npm = shutil.which("npm")
-    node_modules = install_oracle_packages(node_cache_dir(), npm)
+    node_modules = install_npm_packages(PACKAGE_JSON)
     return BackstageOracle(node, node_modules)
