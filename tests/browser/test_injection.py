@@ -121,16 +121,13 @@ FAILING = SCRIPT_EVENTS | {"dom", "http-status", "navigation", "download"}
 
 def test_the_corpus_is_valid_for_backstage(injection_org: tuple[Path, list[EntityId]]) -> None:
     """Every document is one Backstage accepts: the portal may not reject its way out."""
-    from tests.conformance.backstage import (
-        BackstageOracle,
-        install_oracle_packages,
-        node_cache_dir,
-    )
+    from tests.conformance.backstage import PACKAGE_JSON, BackstageOracle
+    from tests.npm import install_npm_packages
 
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: Backstage's verdicts come from its npm packages")
-    oracle = BackstageOracle(node, install_oracle_packages(node_cache_dir(), shutil.which("npm")))
+    oracle = BackstageOracle(node, install_npm_packages(PACKAGE_JSON))
     root, entities = injection_org
     files = {repo: root / repo / "catalog-info.yaml" for repo in REPOSITORIES}
     verdicts = oracle.judge(files)
