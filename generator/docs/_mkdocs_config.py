@@ -265,7 +265,12 @@ def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
         if name in ("techdocs-core", "search", "material/search", "gh-admonitions"):
             continue  # techdocs-core's set is added below, once
         plugins.append({name: options} if options else name)
-    return ["search", "gh-admonitions", *plugins]
+    # MkDocs' own search plugin, as techdocs-core installs it. Under the Material theme the
+    # name "search" means Material's plugin, so Backlot registers MkDocs' under its own
+    # name (pyproject.toml). Its index is the one Backstage's reference build writes, and
+    # it costs less than Material's; the docs' own search box goes with it (the portal
+    # has search).
+    return ["backlot/search", "gh-admonitions", *plugins]
 
 
 def _techdocs_extensions() -> list[Any]:

@@ -120,22 +120,7 @@ def _search(root: Path) -> dict[str, Any]:
             {f"{key}:{_json_type(value)}" for doc in entries for key, value in doc.items()}
         ),
         "locations": sorted({str(doc.get("location")) for doc in entries if "location" in doc}),
-        "title_anchors": _title_anchors(entries),
     }
-
-
-def _title_anchors(entries: list[dict[str, Any]]) -> list[str]:
-    """Each page's first heading anchor (its h1), in index order: MkDocs' built-in search
-    lists it separately, Material's search folds it into the page's own entry."""
-    seen: set[str] = set()
-    anchors: list[str] = []
-    for doc in entries:
-        location = str(doc.get("location", ""))
-        page, hash_, _ = location.partition("#")
-        if hash_ and page not in seen:
-            seen.add(page)
-            anchors.append(location)
-    return anchors
 
 
 def describe_site(root: Path) -> dict[str, Any]:
@@ -206,10 +191,7 @@ def compare_layouts(reference: dict[str, Any], candidate: dict[str, Any]) -> lis
                 problems.append(f"{SEARCH_INDEX} {field}: lacking {lacking}")
         # Same locations on Backstage's pages; Backlot's extra pages may add their own.
         ref_urls = {page.removesuffix("index.html") for page in reference["pages"]}
-        # Backlot keeps Material's search (the docs' own search box needs it); its index
-        # folds each page's h1 into the page entry, which Backstage's collator reads alike.
-        folded = set(ref_search.get("title_anchors", ()))
-        lacking = sorted(set(ref_search["locations"]) - set(search["locations"]) - folded)
+        lacking = sorted(set(ref_search["locations"]) - set(search["locations"]))
         extra = sorted(
             location
             for location in set(search["locations"]) - set(ref_search["locations"])
