@@ -142,3 +142,37 @@ def measure(
 
 if __name__ == "__main__":
     json.dump(_run_wrapped(json.loads(sys.argv[1])), sys.stdout)
+
+
+Row = tuple[str, str, str, str] | str
+
+
+def print_table(title: str, rows: list[Row]) -> None:
+    """A benchmark's results: (measure, value, target, verdict) rows, strings as sections."""
+    try:
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+    except ImportError:
+        print(f"\n{title}")
+        for row in rows:
+            if isinstance(row, str):
+                print(f"\n {row}")
+            else:
+                print(f"  {row[0]:<36}  {row[1]}  {row[2]}  {row[3]}".rstrip())
+        return
+    table = Table(title=title)
+    for column in ("measure", "value", "target", "verdict"):
+        table.add_column(column)
+    for row in rows:
+        if isinstance(row, str):
+            table.add_section()
+            table.add_row(escape(row), "", "", "", style="bold")
+            continue
+        name, value, tgt, verdict = row
+        style = "green" if verdict == "PASS" else "red" if "FAIL" in verdict else None
+        table.add_row(escape(name), escape(value), escape(tgt), escape(verdict), style=style)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(table)

@@ -62,7 +62,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from catalog_bench import CACHE, RESULTS, git_revision, synthetic_org, tail  # noqa: E402
-from measure import measure  # noqa: E402
+from measure import measure, print_table  # noqa: E402
 
 TARGET_ENTITIES = 10_000
 BIG_ENTITIES = 50_000
@@ -661,35 +661,7 @@ def report_rows(result: dict[str, Any]) -> list[Row | str]:
 
 
 def print_report(result: dict[str, Any]) -> None:
-    rows = report_rows(result)
-    title = f"Backlot site benchmark ({result['mode']})"
-    try:
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.table import Table
-    except ImportError:
-        print(f"\n{title}")
-        for row in rows:
-            if isinstance(row, str):
-                print(f"\n {row}")
-            else:
-                print(f"  {row[0]:<36}  {row[1]}  {row[2]}  {row[3]}".rstrip())
-        return
-    table = Table(title=title)
-    for column in ("measure", "value", "target", "verdict"):
-        table.add_column(column)
-    for row in rows:
-        if isinstance(row, str):
-            table.add_section()
-            table.add_row(escape(row), "", "", "", style="bold")
-            continue
-        name, value, tgt, verdict = row
-        style = "green" if verdict == "PASS" else "red" if "FAIL" in verdict else None
-        table.add_row(escape(name), escape(value), escape(tgt), escape(verdict), style=style)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)
-    console.print(table)
+    print_table(f"Backlot site benchmark ({result['mode']})", report_rows(result))
 
 
 def main(argv: list[str] | None = None) -> int:
