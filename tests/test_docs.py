@@ -178,9 +178,35 @@ def test_bad_techdocs_refs_are_reported(tmp_path: Path, ref: str) -> None:
     assert f"error: component:default/handbook: backstage.io/techdocs-ref '{ref}'" in output
 
 
+RICH_MARKDOWN = """# Everything inline
+
+:smile: :+1: ==marked== ^^inserted^^ ~~deleted~~ H~2~O x^2^ **strong** *em* __under__ _em_
+`code` `#!python print(1)` [link](guide.md) [ref][r] <https://example.com> www.example.com
+mail@example.com (c) (tm) 1/2 --> <-- != +/- 1st 2nd {++added++} {--gone--} \\*escaped\\*
+<b>raw</b> &amp; &copy; line\\
+break
+
+| a | b |
+| - | - |
+| `x` | **y** |
+
+- [x] done
+- [ ] open
+
+!!! note "Title with *emphasis*"
+    Inside :rocket: and ==mark==.
+
+```python
+print("fenced")
+```
+
+[r]: https://example.com/r
+"""
+
+
 def test_shared_templates_and_emoji_indexes_change_no_byte(tmp_path: Path) -> None:
-    """The builder's speed-ups (templates compiled once, emoji indexes shared) must give
-    the very pages a plain MkDocs build gives."""
+    """The builder's speed-ups (templates compiled once, emoji indexes shared, inline
+    patterns searched in C first) must give the very pages a plain MkDocs build gives."""
     import subprocess
     import sys
 
@@ -188,7 +214,7 @@ def test_shared_templates_and_emoji_indexes_change_no_byte(tmp_path: Path) -> No
         tmp_path / "org",
         {
             "team/catalog-info.yaml": GROUP_A,
-            **repo_with_docs("one", None, {"docs/emoji.md": "# Emoji\n\n:smile: :+1:\n"}),
+            **repo_with_docs("one", None, {"docs/emoji.md": RICH_MARKDOWN}),
             **repo_with_docs("two", "site_name: Two\ntheme: {features: [navigation.tabs]}\n"),
         },
     )
