@@ -149,3 +149,27 @@ def test_unsafe_link_urls_are_dropped_and_reported(tmp_path: Path) -> None:
     assert "backstage.io/view-url" in result.stdout
     html = (tmp_path / "site/catalog/default/component/svc/index.html").read_text()
     assert "alert(" not in html.split("<summary>YAML as loaded</summary>")[0]
+
+
+def test_serve_previews_the_portal_on_loopback(example_portal: Path) -> None:
+    import subprocess
+    import sys
+    import urllib.request
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", str(example_portal), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = line.split(" at ")[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "catalog/default/component/orders-service/") as page:
+            assert page.headers["X-Content-Type-Options"] == "nosniff"
+            assert "<h1>Orders Service</h1>" in page.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
