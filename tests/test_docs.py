@@ -167,6 +167,18 @@ def test_the_portal_links_docs_and_reports_failures(tmp_path: Path) -> None:
     assert '50%</span> <span class="what">of 2 Component' in docs_page
 
 
+def test_an_annotation_without_docs_is_reported(tmp_path: Path) -> None:
+    org = write_tree(
+        tmp_path / "org",
+        {"team/catalog-info.yaml": GROUP_A, "handbook/catalog-info.yaml": DOCS_ENTITY},
+    )
+    code, output, report = build_docs(org, tmp_path / "docs")
+    site = report["sites"]["component:default/handbook"]
+    assert code == 1 and site["status"] == "failed"
+    assert site["message"] == "no mkdocs.yml and no docs/ folder in handbook"
+    assert "error: component:default/handbook: no mkdocs.yml" in output
+
+
 @pytest.mark.parametrize("ref", ["dir:../../etc", "github:acme/x", "url:https://example.com/x"])
 def test_bad_techdocs_refs_are_reported(tmp_path: Path, ref: str) -> None:
     entity = DOCS_ENTITY.replace("dir:.", ref)

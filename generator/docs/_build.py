@@ -123,6 +123,20 @@ def build_docs(
     for source in sources:
         root = docs_root(source)
         config_file = _mkdocs_file(root)
+        if config_file is None and not (root / "docs").is_dir():
+            # Nothing to build: say so without starting a build for it.
+            outcome = SiteOutcome(
+                source.entity_ref,
+                source.storage_path,
+                "failed",
+                message=f"no mkdocs.yml and no docs/ folder in {source.repository.name}/"
+                f"{source.folder}".rstrip("/"),
+            )
+            result.sites.append(outcome)
+            state.pop(source.entity_ref, None)
+            if progress is not None:
+                progress(outcome)
+            continue
         config_text = config_file.read_text("utf-8", errors="replace") if config_file else ""
         homepage = f"{portal_root}catalog/{source.storage_path}/index.html" if portal_root else ""
         docs_dir = root / "docs"
@@ -162,6 +176,8 @@ def build_docs(
 
 
 def _run(jobs: list[_Job], workers: int | None) -> Iterator[SiteOutcome]:
+    if not jobs:
+        return
     count = min(workers or os.cpu_count() or 1, len(jobs))
     if count <= 1:
         _prepare_worker()
