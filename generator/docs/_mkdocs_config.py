@@ -236,7 +236,9 @@ def _theme(raw: Any, warnings: list[str]) -> dict[str, Any]:
             features.append(feature)
     # font: false keeps Material from loading Google Fonts: no request leaves the company's
     # domain when someone reads the docs (Backstage offers the same switch).
-    theme.update(name="material", features=features, palette={}, font=False)
+    # search_index_only: MkDocs' search plugin then writes the index without adding its
+    # own search/main.js, which expects globals only MkDocs' built-in themes define.
+    theme.update(name="material", features=features, palette={}, font=False, search_index_only=True)
     return theme
 
 
