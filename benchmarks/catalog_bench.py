@@ -112,6 +112,26 @@ def git_revision() -> str | None:
     return f"{rev}{'+dirty' if dirty else ''}"
 
 
+def run_header(benchmark: str, mode: str) -> dict[str, Any]:
+    """The part of every results file that says what ran where: prints the load first,
+    since a busy machine is the usual reason a number is off."""
+    load = os.getloadavg()
+    print(f"Load average at start: {', '.join(f'{x:.2f}' for x in load)}", flush=True)
+    return {
+        "benchmark": benchmark,
+        "mode": mode,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "revision": git_revision(),
+        "loadAverage": {"start": list(load)},
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+    }
+
+
 def child_env() -> dict[str, str]:
     """The environment of the measured command: this checkout's ``generator`` importable."""
     env = dict(os.environ)

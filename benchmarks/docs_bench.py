@@ -38,7 +38,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import posixpath
 import random
 import re
@@ -48,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +55,7 @@ REPO_ROOT = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from catalog_bench import CACHE, RESULTS, git_revision, tail  # noqa: E402
+from catalog_bench import CACHE, RESULTS, run_header, tail  # noqa: E402
 from measure import measure, print_table  # noqa: E402
 from site_bench import CommandFailed, Runner, snapshot_generator  # noqa: E402
 
@@ -1012,23 +1010,11 @@ def main(argv: list[str] | None = None) -> int:
     mkdocs = args.mkdocs or str(Path(args.python).parent / "mkdocs")
     mode = f"{sites} sites of {PAGES_PER_SITE} pages" + (", quick" if args.quick else "")
 
-    load_start = os.getloadavg()
-    print(f"Load average at start: {', '.join(f'{x:.2f}' for x in load_start)}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="backlot-docs-bench-"))
     result: dict[str, Any] = {
-        "benchmark": "docs",
-        "mode": mode,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "revision": git_revision(),
-        "loadAverage": {"start": list(load_start)},
-        "machine": {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        **run_header("docs", mode),
         "commands": {
             "backlot": "python -m generator docs build ORG --out OUT --cache-dir CACHE",
             "catalog": "python -m generator catalog ORG -o X",

@@ -43,14 +43,12 @@ import argparse
 import gzip
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -61,7 +59,7 @@ REPO_ROOT = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from catalog_bench import CACHE, RESULTS, git_revision, synthetic_org, tail  # noqa: E402
+from catalog_bench import CACHE, RESULTS, run_header, synthetic_org, tail  # noqa: E402
 from measure import measure, print_table  # noqa: E402
 
 TARGET_ENTITIES = 10_000
@@ -691,23 +689,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.full50k:
         mode += ", full 50k site"
 
-    load_start = os.getloadavg()
-    print(f"Load average at start: {', '.join(f'{x:.2f}' for x in load_start)}", flush=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="backlot-site-bench-"))
     result: dict[str, Any] = {
-        "benchmark": "site",
-        "mode": mode,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "revision": git_revision(),
-        "loadAverage": {"start": list(load_start)},
-        "machine": {
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
+        **run_header("site", mode),
         "commands": {
             "build": "python -m generator build ORG -o SITE --cache-dir CACHE",
             "site": (
