@@ -366,11 +366,13 @@ def serve(directory: Path | None, port: int, config_path: Path | None) -> None:
     serve_folder(folder, port)
 
 
-def _read_previous(path: Path) -> CatalogFile | None:
+def _read_previous(path: Path) -> dict[str, EntitySource] | None:
+    """The previous build's sources only: the rest is freed before this build starts, so
+    the two catalogs are never in memory together."""
     if not path.is_file():
         return None
     try:
-        return CatalogFile.read(path)
+        return CatalogFile.read(path).sources
     except (OSError, ValueError):
         click.echo(f"note: {path} is not a catalog this version reads; not compared", err=True)
         return None

@@ -80,13 +80,13 @@ class _Run:
 def build_catalog(
     repositories: Sequence[Repository],
     options: CatalogOptions | None = None,
-    previous: CatalogFile | None = None,
+    previous: dict[str, EntitySource] | None = None,
     progress: Callable[[str], None] | None = None,
     known: dict[str, EntitySource] | None = None,
 ) -> CatalogFile:
     """Read, check and relate every descriptor of ``repositories`` into a catalog.
 
-    ``previous`` is the last build's catalog (to report entities that disappeared);
+    ``previous`` is the last build's ``sources`` (to report entities that disappeared);
     ``known`` are entities of the rest of the organisation, which references may name.
     """
     run = _Run(options or CatalogOptions(), known or {})
@@ -405,11 +405,13 @@ def _place(run: _Run, located: list[tuple[Accepted, Path, str, str]]) -> list[Fi
     return findings
 
 
-def _disappeared(previous: CatalogFile | None, accepted: dict[str, Accepted]) -> list[Finding]:
+def _disappeared(
+    previous: dict[str, EntitySource] | None, accepted: dict[str, Accepted]
+) -> list[Finding]:
     if previous is None:
         return []
     gone = []
-    for key, source in previous.sources.items():
+    for key, source in previous.items():
         if key not in accepted:
             gone.append(
                 Finding(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
@@ -87,8 +88,27 @@ class CatalogFile(_Model):
         """Write atomically, so a failed run never leaves half a catalog behind."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
-        partial.write_text(self.model_dump_json(by_alias=True, indent=1), encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as handle:
+            self.dump(handle)
         partial.replace(path)
+
+    def dump(self, handle: TextIO) -> None:
+        """Write the JSON piece by piece, one entity a line: serialising 50,000 entities
+        into one string first would hold the catalog in memory twice over."""
+        handle.write(f'{{\n "schemaVersion": {self.schema_version},\n')
+        handle.write(f' "generator": {json.dumps(self.generator)},\n "entities": [')
+        for i, entity in enumerate(self.entities):
+            handle.write(",\n  " if i else "\n  ")
+            handle.write(json.dumps(entity, ensure_ascii=False, separators=(",", ":")))
+        handle.write('\n ],\n "sources": {')
+        for i, (key, source) in enumerate(self.sources.items()):
+            handle.write(",\n  " if i else "\n  ")
+            handle.write(f"{json.dumps(key)}:{source.model_dump_json(by_alias=True)}")
+        handle.write('\n },\n "findings": [')
+        for i, finding in enumerate(self.findings):
+            handle.write(",\n  " if i else "\n  ")
+            handle.write(finding.model_dump_json(by_alias=True))
+        handle.write(f'\n ],\n "summary": {self.summary.model_dump_json(by_alias=True)}\n}}\n')
 
     @classmethod
     def read(cls, path: Path) -> CatalogFile:

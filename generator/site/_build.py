@@ -8,6 +8,7 @@ A page whose inputs hash as before is not rendered again.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -243,7 +244,9 @@ def build_site(
         build=build,
         provenance=f"Built {build['time_label']}",
     )
-    writer.write("catalog.json", catalog.model_dump_json(by_alias=True, indent=1))
+    buffer = io.StringIO()
+    catalog.dump(buffer)
+    writer.write("catalog.json", buffer.getvalue())
     for asset in sorted((templates_dir() / "static").rglob("*")):
         if asset.is_file():
             writer.write(
