@@ -171,10 +171,12 @@ def site(
         raise click.ClickException(f"{source}: no catalog; run 'backlot catalog' first") from None
     except (OSError, ValueError) as exc:
         raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
-    _run_site(config, catalog_file, output or config.output)
+    _run_site(config, catalog_file, output or config.output, source)
 
 
-def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> None:
+def _run_site(
+    config: BacklotConfig, catalog_file: CatalogFile, out: Path, source: Path | None = None
+) -> None:
     published = None
     if config.docs.builder == "external":
         storage = config.docs.storage
@@ -193,6 +195,7 @@ def _run_site(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> No
             progress=(lambda n: advance("entity pages", n)) if advance else None,
             docs_report=read_docs_report(config.cache_dir) if published is None else None,
             published_docs=published,
+            catalog_file=source,
         )
     stats = result.stats
     click.echo(
@@ -222,12 +225,13 @@ def build(
     """
     config = _load_settings(config_path, path, cache_dir)
     out = output or config.output
-    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
+    catalog_path = config.cache_dir / "catalog.json"
+    catalog_file = _run_catalog(config, catalog_path)
     if config.docs.builder == "local":
         _run_docs(config, catalog_file, out / "docs")
     else:
         click.echo("docs: builder is external; repositories publish their own TechDocs")
-    _run_site(config, catalog_file, out)
+    _run_site(config, catalog_file, out, catalog_path)
 
 
 @main.group()

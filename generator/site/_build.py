@@ -99,10 +99,12 @@ def build_site(
     progress: Callable[[int], None] | None = None,
     docs_report: dict[str, Any] | None = None,
     published_docs: dict[str, str] | None = None,
+    catalog_file: Path | None = None,
 ) -> SiteResult:
     """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
     the bucket by repositories (``published_docs``: storage path → build time), are
-    linked; ``docs_report`` (the docs stage's) says which entities' docs failed and why."""
+    linked; ``docs_report`` (the docs stage's) says which entities' docs failed and why.
+    ``catalog_file``, when given, is the catalog.json ``catalog`` came from."""
     settings = settings or SiteSettings()
     now = build_time()
     model = SiteModel.from_catalog(catalog)
@@ -244,9 +246,12 @@ def build_site(
         build=build,
         provenance=f"Built {build['time_label']}",
     )
-    buffer = io.StringIO()
-    catalog.dump(buffer)
-    writer.write("catalog.json", buffer.getvalue())
+    if catalog_file is not None:  # the file ``catalog`` was read from: copy, not re-serialise
+        writer.copy("catalog.json", catalog_file)
+    else:
+        buffer = io.StringIO()
+        catalog.dump(buffer)
+        writer.write("catalog.json", buffer.getvalue())
     for asset in sorted((templates_dir() / "static").rglob("*")):
         if asset.is_file():
             writer.write(

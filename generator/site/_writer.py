@@ -6,8 +6,10 @@ previous build wrote and this one did not are removed; nothing else in the folde
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,19 @@ class SiteWriter:
             path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
         partial.write_bytes(data)
+        os.replace(partial, path)
+        self.stats.written += 1
+
+    def copy(self, relpath: str, source: Path) -> None:
+        """Like write, for a large file already on disk: compared and copied in chunks."""
+        path = self.out / relpath
+        self.stats.files.add(relpath)
+        if path.is_file() and filecmp.cmp(source, path, shallow=False):
+            self.stats.unchanged += 1
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        shutil.copyfile(source, partial)
         os.replace(partial, path)
         self.stats.written += 1
 
