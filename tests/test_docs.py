@@ -263,3 +263,39 @@ assert all(s.status == "built" for s in result.sites), result.sites
     ]
     assert differing == []
     assert "twemoji" in (tmp_path / "fast/default/component/one/emoji/index.html").read_text()
+
+
+def test_no_link_out_of_the_repository_is_followed(tmp_path: Path) -> None:
+    """Snippets through a linked folder, a link inside the repository to a link out of
+    it, and a linked mkdocs.yml: each refused before anything outside is read."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("TOP-SECRET\n")
+    (outside / "mkdocs.yml").write_text("site_name: TOP-SECRET\n")
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("snippets", None, {"docs/index.md": '--8<-- "leak/secret.txt"\n'}),
+            **repo_with_docs("chained", None, {"inner/readme.md": "inner\n"}),
+            **repo_with_docs("config", None),
+        },
+    )
+    os.symlink(outside, org / "snippets" / "leak")
+    os.symlink(outside / "secret.txt", org / "chained" / "inner" / "host.txt")
+    os.symlink("../inner", org / "chained" / "docs" / "sub")
+    os.symlink(outside / "mkdocs.yml", org / "config" / "mkdocs.yml")
+    code, output, report = build_docs(org, tmp_path / "docs")
+    assert code == 1 and "TOP-SECRET" not in output
+    expected = {
+        "snippets": "leak is a symlink that leads outside the repository",
+        "chained": "inner/host.txt is a symlink that leads outside the repository",
+        "config": "mkdocs.yml is a symlink that leads outside the repository",
+    }
+    for name, message in expected.items():
+        site = report["sites"][f"component:default/{name}"]
+        assert site["status"] == "failed" and message in site["message"], (name, site)
+    leaked = [p for p in tmp_path.rglob("*") if p.is_file() and "outside" not in p.parts]
+    assert not any(
+        "TOP-SECRET" in p.read_text(errors="ignore") for p in leaked if p.suffix != ".md"
+    )

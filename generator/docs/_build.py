@@ -14,7 +14,9 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -25,7 +27,7 @@ from typing import Any
 
 from .. import __version__
 from . import _speedups as speedups
-from ._mkdocs_config import DEFAULT_PLUGINS, DocsConfigError, read_mkdocs_config
+from ._mkdocs_config import DEFAULT_PLUGINS, DocsConfigError, check_links, read_mkdocs_config
 from ._sources import DocsSource, docs_root
 
 __all__ = ["DocsBuildResult", "SiteOutcome", "build_docs", "overrides_dir"]
@@ -80,19 +82,30 @@ def _builder_fingerprint() -> str:
 
 def _mkdocs_file(folder: Path) -> Path | None:
     for name in ("mkdocs.yaml", "mkdocs.yml"):
-        if (folder / name).is_file():
-            return folder / name
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            return path
     return None
 
 
-def _tree_digest(folder: Path, extra: Iterable[str]) -> str:
+_DOCS_DIR = re.compile(r"^docs_dir:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
+
+
+def _inputs_digest(root: Path, config_text: str, extra: Iterable[str]) -> str:
+    """What a build reads: the docs tree (docs_dir) and the files beside mkdocs.yml (where
+    snippets such as README.md usually come from). Not the whole repository: its source
+    code, and whatever else a checkout holds, does not change the docs."""
+    match = _DOCS_DIR.search(config_text)
+    docs_dir = root / (match.group(1) if match else "docs")
+    files = [p for p in root.iterdir() if p.is_file()]
+    if docs_dir.is_dir() and docs_dir.resolve() != root.resolve():
+        files += [p for p in docs_dir.rglob("*") if p.is_file()]
     digest = hashlib.sha256()
     for item in extra:
         digest.update(item.encode() + b"\0")
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-            digest.update(path.read_bytes())
+    for path in sorted(set(files)):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -112,6 +125,7 @@ def build_docs(
     back to the entity page (None when the docs are published without a portal).
     """
     out = out.resolve()  # MkDocs resolves a relative site_dir against mkdocs.yml's folder
+    out.mkdir(parents=True, exist_ok=True)
     state_path = cache_dir / STATE_FILE
     try:
         state: dict[str, str] = json.loads(state_path.read_text("utf-8"))
@@ -139,9 +153,9 @@ def build_docs(
             continue
         config_text = config_file.read_text("utf-8", errors="replace") if config_file else ""
         homepage = f"{portal_root}catalog/{source.storage_path}/index.html" if portal_root else ""
-        docs_dir = root / "docs"
-        digest = _tree_digest(
-            docs_dir if docs_dir.is_dir() else root,
+        digest = _inputs_digest(
+            root,
+            config_text,
             [
                 fingerprint,
                 config_text,
@@ -213,11 +227,13 @@ def _build_site(job: _Job) -> SiteOutcome:
     source = job.source
     started = time.perf_counter()
     target = job.out / source.storage_path
-    scratch = job.out / f".building-{source.storage_path.replace('/', '--')}"
+    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=job.out))
     collect = _Collect()
     logger = logging.getLogger("mkdocs")
     logger.addHandler(collect)
     try:
+        # Before anything of the repository is read: no link may lead out of it.
+        check_links(source.repository.root)
         root = docs_root(source)
         config_file = _mkdocs_file(root)
         safe = read_mkdocs_config(

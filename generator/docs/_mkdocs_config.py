@@ -14,6 +14,7 @@ two that reach outside the build (PlantUML's server, Graphviz's ``dot``).
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_PLUGINS",
     "DocsConfigError",
     "SafeMkdocsConfig",
+    "check_links",
     "read_mkdocs_config",
 ]
 
@@ -184,7 +186,6 @@ def read_mkdocs_config(
     if not docs_path.is_dir():
         raise DocsConfigError(f"docs_dir {docs_dir!r} is not a folder")
     values["docs_dir"] = str(docs_path)
-    _check_tree(repo_root, docs_path)
 
     values["theme"] = _theme(raw.get("theme"), warnings)
     values["plugins"] = _plugins(raw.get("plugins"), set(allowed_plugins))
@@ -210,15 +211,24 @@ def _inside(repo_root: Path, path: Path, what: str) -> Path:
     return real
 
 
-def _check_tree(repo_root: Path, docs_path: Path) -> None:
-    """No symlink in the docs tree may lead out of the repository."""
+def check_links(repo_root: Path) -> None:
+    """No symlink anywhere in the repository may resolve outside it.
+
+    MkDocs follows symlinked folders of the docs tree, snippets follow links from their
+    base path, and a link may point at another link: checking every link of the whole
+    repository by its final real path closes all of those at once.
+    """
     root = repo_root.resolve()
-    for path in docs_path.rglob("*"):
-        if path.is_symlink():
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in (*dirs, *files):
+            path = Path(folder) / name
+            if not path.is_symlink():
+                continue
             real = path.resolve()
             if real != root and root not in real.parents:
-                rel = path.relative_to(docs_path)
-                raise DocsConfigError(f"docs/{rel} is a symlink that leads outside the repository")
+                rel = path.relative_to(root)
+                raise DocsConfigError(f"{rel} is a symlink that leads outside the repository")
 
 
 def _theme(raw: Any, warnings: list[str]) -> dict[str, Any]:

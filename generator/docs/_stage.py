@@ -47,7 +47,8 @@ def run_docs_stage(
         path = site.get("storage_path") if isinstance(site, dict) else None
         if isinstance(path, str) and path not in current and path.count("/") == 2:
             stale = out / path
-            if (stale / METADATA_FILE).is_file():
+            inside = not path.startswith("/") and ".." not in path.split("/")
+            if inside and (stale / METADATA_FILE).is_file():
                 shutil.rmtree(stale)
     report: dict[str, Any] = {
         "schemaVersion": 1,

@@ -80,8 +80,13 @@ def remove_stale(out: Path, manifest: Path, produced: Iterable[str]) -> int:
     if previous.get("out") == str(out.resolve()):
         keep = set(produced)
         for relpath in previous.get("files", []):
-            if relpath in keep or not isinstance(relpath, str) or ".." in relpath.split("/"):
-                continue
+            if (
+                relpath in keep
+                or not isinstance(relpath, str)
+                or relpath.startswith("/")
+                or ".." in relpath.split("/")
+            ):
+                continue  # only relative paths inside ``out`` are ours to delete
             path = out / relpath
             if path.is_file():
                 path.unlink()
