@@ -282,12 +282,35 @@ def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
     # name (pyproject.toml). Its index is the one Backstage's reference build writes, and
     # it costs less than Material's; the docs' own search box goes with it (the portal
     # has search).
-    return ["backlot/search", "gh-admonitions", *plugins]
+    return ["backlot/search", "gh-admonitions", *plugins, "backlot/sanitize"]
+
+
+def inline_emoji(
+    index: str,
+    shortname: str,
+    alias: str,
+    uc: str | None,
+    alt: str,
+    title: str,
+    category: str,
+    options: Any,
+    md: Any,
+) -> Any:
+    """Emoji as the characters themselves, and Material's icons as inline SVG.
+
+    techdocs-core (and Material for emoji) render emoji as <img> from a public CDN: a
+    request from every reader's browser to a third party. Icons have no code point (uc).
+    """
+    if uc:
+        return importlib.import_module("pymdownx.emoji").to_alt(
+            index, shortname, alias, uc, alt, title, category, options, md
+        )
+    return importlib.import_module("material.extensions.emoji").to_svg(
+        index, shortname, alias, uc, alt, title, category, options, md
+    )
 
 
 def _techdocs_extensions() -> list[Any]:
-    # techdocs-core renders emoji as <img> from a public CDN: a request from every reader's
-    # browser to a third party. Material's index and generator inline them as SVG instead.
     emoji = importlib.import_module("material.extensions.emoji")
     return [
         {"toc": {"permalink": True}},
@@ -296,7 +319,7 @@ def _techdocs_extensions() -> list[Any]:
         {"pymdownx.tabbed": {"alternate_style": True}},
         "pymdownx.caret",
         "pymdownx.critic",
-        {"pymdownx.emoji": {"emoji_index": emoji.twemoji, "emoji_generator": emoji.to_svg}},
+        {"pymdownx.emoji": {"emoji_index": emoji.twemoji, "emoji_generator": inline_emoji}},
         "pymdownx.inlinehilite",
         "pymdownx.magiclink",
         "pymdownx.mark",
