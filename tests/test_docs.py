@@ -326,3 +326,35 @@ def test_raw_html_in_docs_is_sanitised(tmp_path: Path) -> None:
     assert 'class="admonition note"' in article and "<strong>rendered</strong>" in article
     assert "Still <strong>rendered</strong> 😄" in article  # emoji as text: no CDN image
     assert 'class="language-python highlight"' in article
+
+
+def test_texts_of_mkdocs_yml_and_front_matter_cannot_inject_html(tmp_path: Path) -> None:
+    """MkDocs renders its theme without autoescaping: names, titles and links from the
+    repository must reach the page as text."""
+    mkdocs = (
+        "site_name: '<script>alert(1)</script>'\n"
+        "copyright: '<img src=x onerror=alert(2)>'\n"
+        "repo_url: 'javascript:alert(3)'\n"
+        "nav:\n  - '<b onmouseover=alert(4)>Home</b>': index.md\n"
+        "  - Evil: 'javascript:alert(5)'\n"
+        "extra:\n  social:\n    - icon: fontawesome/brands/github\n"
+        "      link: 'javascript:alert(6)'\n"
+    )
+    page = (
+        "---\ntitle: '<script>alert(7)</script>'\n"
+        "description: '\"><script>alert(8)</script>'\n---\n\n"
+        "# &lt;script&gt;alert(9)&lt;/script&gt;\n"
+    )
+    org = write_tree(
+        tmp_path / "org",
+        {"team/catalog-info.yaml": GROUP_A, **repo_with_docs("x", mkdocs, {"docs/index.md": page})},
+    )
+    code, output, _ = build_docs(org, tmp_path / "docs")
+    assert code == 0, output
+    site = tmp_path / "docs/default/component/x"
+    for html_file in site.rglob("*.html"):
+        text = html_file.read_text()
+        for bad in ("<script>alert", "<img src=x", "<b onmouseover", 'href="javascript:'):
+            assert bad not in text, (html_file.name, bad)
+    metadata = json.loads((site / "techdocs_metadata.json").read_text())
+    assert metadata["site_name"] == "<script>alert(1)</script>"  # plain text for Backstage

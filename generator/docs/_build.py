@@ -10,6 +10,7 @@ failed build leaves the previous one in place.
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib
 import json
 import logging
@@ -298,8 +299,9 @@ def _write_metadata(site: Path, values: dict[str, Any], etag: str) -> None:
     files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
     files.append(METADATA_FILE)
     data = {
-        "site_description": str(values.get("site_description")),
-        "site_name": values["site_name"],
+        # The config's texts were HTML-escaped for the theme; the metadata carries them plain.
+        "site_description": html.unescape(str(values.get("site_description"))),
+        "site_name": html.unescape(values["site_name"]),
         "build_timestamp": int(time.time() * 1000),
         "files": sorted(files),
         "etag": etag,

@@ -13,6 +13,7 @@ two that reach outside the build (PlantUML's server, Graphviz's ``dot``).
 
 from __future__ import annotations
 
+import html
 import importlib
 import os
 from collections.abc import Iterable
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ..model import safe_url
 
 __all__ = [
     "DEFAULT_PLUGINS",
@@ -200,7 +203,45 @@ def read_mkdocs_config(
         warnings.append("mkdocs.yml: extra_css must list stylesheets in the docs; ignored")
         values.pop("extra_css")
     values["use_directory_urls"] = True
+    _escape_for_templates(values, warnings)
     return SafeMkdocsConfig(values, warnings)
+
+
+# MkDocs renders its theme without autoescaping: what mkdocs.yml says reaches the HTML as is.
+_TEXT_KEYS = ("site_name", "site_description", "site_author", "copyright", "repo_name")
+_URL_KEYS = ("repo_url", "edit_uri", "edit_uri_template", "site_url")
+
+
+def _escape_for_templates(values: dict[str, Any], warnings: list[str]) -> None:
+    """HTML-escape every text the theme prints and drop URLs with unsafe schemes."""
+    for key in _TEXT_KEYS:
+        if isinstance(values.get(key), str):
+            values[key] = html.escape(values[key])
+        elif key in values and key != "site_name":
+            values.pop(key)
+    for key in _URL_KEYS:
+        url = values.get(key)
+        if url is not None and (not isinstance(url, str) or safe_url(url) is None):
+            warnings.append(f"mkdocs.yml: {key} {url!r} is not a safe URL; ignored")
+            values.pop(key)
+    if "nav" in values:
+        values["nav"] = _clean_tree(values["nav"], warnings)
+    if "extra" in values:
+        values["extra"] = _clean_tree(values["extra"], warnings)
+
+
+def _clean_tree(value: Any, warnings: list[str]) -> Any:
+    """Keys and strings of nav/extra escaped; a string with an unsafe scheme dropped."""
+    if isinstance(value, dict):
+        return {html.escape(str(k)): _clean_tree(v, warnings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_tree(v, warnings) for v in value]
+    if isinstance(value, str):
+        if safe_url(value) is None and value.strip():
+            warnings.append(f"mkdocs.yml: {value!r} is not a safe URL; left out")
+            return ""
+        return html.escape(value, quote=True)
+    return value
 
 
 def _inside(repo_root: Path, path: Path, what: str) -> Path:

@@ -11,6 +11,7 @@ own templates around the content are Backlot's, not the repository's, and stay a
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import nh3
@@ -63,5 +64,22 @@ class SanitizePlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
     """Registered as ``backlot/sanitize`` (pyproject.toml); the builder adds it to every
     site, last, so no other plugin's output escapes it."""
 
-    def on_page_content(self, html: str, **kwargs: Any) -> str:
+    def on_page_markdown(self, markdown: str, page: Any, **kwargs: Any) -> str:
+        # Front matter (title, description...) is printed by the theme unescaped.
+        page.meta = _escaped(page.meta)
+        return markdown
+
+    def on_page_content(self, html: str, page: Any, **kwargs: Any) -> str:
+        # The title MkDocs takes from the first heading is plain text, entities decoded.
+        title = getattr(page, "_title_from_render", None)
+        if isinstance(title, str):
+            page._title_from_render = escape(title)
         return clean_docs_html(html)
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return escape(value, quote=True) if isinstance(value, str) else value

@@ -2,7 +2,7 @@
 
 from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
 from ._editor_schema import descriptor_json_schema
-from ._formats import is_valid_name
+from ._formats import SAFE_SCHEMES, is_valid_name, safe_url
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._schema import Path, Problem, dotted
@@ -13,6 +13,7 @@ __all__ = [
     "KINDS",
     "METADATA",
     "RELATION_INVERSES",
+    "SAFE_SCHEMES",
     "SCHEMA_VERSION",
     "CatalogFile",
     "EntityCheck",
@@ -33,4 +34,5 @@ __all__ = [
     "find_kind",
     "is_valid_name",
     "parse_ref",
+    "safe_url",
 ]

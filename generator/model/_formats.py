@@ -6,6 +6,7 @@ import re
 from urllib.parse import unquote
 
 __all__ = [
+    "SAFE_SCHEMES",
     "is_valid_api_version",
     "is_valid_dns_label",
     "is_valid_dns_subdomain",
@@ -15,6 +16,7 @@ __all__ = [
     "is_valid_prefixed_key",
     "is_valid_tag",
     "is_valid_url",
+    "safe_url",
 ]
 
 _NAME_RE = re.compile(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
@@ -23,6 +25,9 @@ _TAG_RE = re.compile(r"[a-z0-9:+#]+(?:-[a-z0-9:+#]+)*")
 _KIND_RE = re.compile(r"[a-zA-Z][a-z0-9A-Z]*")
 _VERSION_RE = re.compile(r"[a-z0-9A-Z]+")
 _SCHEME_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:").
+_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
 _SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp"})
 # WHATWG URL: code points that may never appear in a host.
 _FORBIDDEN_HOST = frozenset(" \t\n\r#/:<>?@[\\]^|%\x00")
@@ -165,3 +170,13 @@ def _ipv4_number(label: str) -> int:
     if len(label) > 1 and label.startswith("0"):
         return int(label, 8)
     return int(label)
+
+
+def safe_url(url: object) -> str | None:
+    """``url`` if it is http(s), mailto or relative; None for anything else."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    match = _SCHEME_RE.match(_IGNORED.sub("", url))
+    if match is not None and match.group(1).lower() not in SAFE_SCHEMES:
+        return None
+    return url.strip()

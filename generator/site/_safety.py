@@ -8,17 +8,13 @@ may carry raw HTML). Markdown is rendered with raw HTML off, then sanitised by n
 
 from __future__ import annotations
 
-import re
-
 import nh3
 from markdown_it import MarkdownIt
 
+from ..model import SAFE_SCHEMES, safe_url
+
 __all__ = ["markdown_to_html", "safe_url"]
 
-SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
-# Browsers ignore ASCII whitespace and control characters inside a scheme ("java\tscript:").
-_IGNORED = re.compile(r"[\x00-\x20\x7f]+")
-_SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 _TAGS = {
@@ -26,16 +22,6 @@ _TAGS = {
     "a", "h1", "h2", "h3", "h4", "h5", "h6", "del", "table", "thead", "tbody", "tr",
     "th", "td",
 }  # fmt: skip
-
-
-def safe_url(url: object) -> str | None:
-    """``url`` if it is http(s), mailto or relative; None for anything else."""
-    if not isinstance(url, str) or not url.strip():
-        return None
-    match = _SCHEME.match(_IGNORED.sub("", url))
-    if match is not None and match.group(1).lower() not in SAFE_SCHEMES:
-        return None
-    return url.strip()
 
 
 def markdown_to_html(text: str) -> str:
