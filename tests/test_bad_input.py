@@ -106,3 +106,123 @@ def test_invalid_utf8_is_read_like_backstage_with_a_warning(tmp_path: Path) -> N
     assert result.returncode == 0, result.stdout
     assert "menu/catalog-info.yaml:9:" in result.stdout
     assert "file/encoding: warning: the file is not valid UTF-8 (byte 0xe9)" in result.stdout
+
+
+def _with_spec(name: str, spec_lines: str, metadata_lines: str = "") -> str:
+    text = component(name).replace("spec:\n", "spec:\n" + spec_lines)
+    return text.replace("metadata:\n", "metadata:\n" + metadata_lines)
+
+
+# repository → (its files, the rule of the one error its descriptor gets). Each of these
+# once aborted the whole build, made catalog.json something other than JSON, or put
+# git's credentials into the public catalog.
+HOSTILE_CATALOG: dict[str, tuple[dict[str, str | bytes], str]] = {
+    "json-deep": (
+        {
+            "catalog-info.yaml": _with_spec("json-deep", "  x: {$json: ./d.json}\n"),
+            "d.json": "[" * 100_000 + "]" * 100_000,
+        },
+        "yaml/too-deep",
+    ),
+    "json-nan": (
+        {
+            "catalog-info.yaml": _with_spec("json-nan", "  x: {$json: ./d.json}\n"),
+            "d.json": '{"a": NaN}',
+        },
+        "placeholder/parse",
+    ),
+    # 400 levels: under libyaml's limit, over what pydantic and PyYAML write back.
+    "yaml-400-deep": (
+        {"catalog-info.yaml": _with_spec("yaml-400-deep", "  x: " + "[" * 400 + "]" * 400 + "\n")},
+        "yaml/too-deep",
+    ),
+    # 200 placeholders of one 2 MB file: a 4.5 KB descriptor, a 400 MB entity.
+    "placeholder-amplification": (
+        {
+            "catalog-info.yaml": _with_spec(
+                "placeholder-amplification",
+                "".join(f"  f{i}: {{$text: ./big.txt}}\n" for i in range(200)),
+            ),
+            "big.txt": "x" * 2_000_000,
+        },
+        "entity/too-large",
+    ),
+    # Within the alias limit (60 uses), but each use is half a megabyte.
+    "alias-amplification": (
+        {
+            "catalog-info.yaml": _with_spec(
+                "alias-amplification",
+                "  l: [" + ", ".join(["*big"] * 60) + "]\n",
+                "  description: &big " + "y" * 500_000 + "\n",
+            )
+        },
+        "entity/too-large",
+    ),
+    "git-config": (
+        {
+            "catalog-info.yaml": _with_spec("git-config", "  x: {$text: .git/config}\n"),
+            ".git/config": "[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n",
+        },
+        "placeholder/read",
+    ),
+    "git-config-link": (
+        {
+            "catalog-info.yaml": _with_spec("git-config-link", "  x: {$text: ./config}\n"),
+            ".git/config": "[http]\n\textraheader = AUTHORIZATION: basic SECRET-TOKEN\n",
+        },
+        "placeholder/read",
+    ),
+}
+
+
+def _strict_json(text: str) -> object:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} in JSON")
+
+    import json
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_hostile_descriptors_are_contained_and_json_stays_json(tmp_path: Path) -> None:
+    import os
+
+    files: dict[str, str | bytes] = {
+        "team/catalog-info.yaml": GROUP_A,
+        "good/catalog-info.yaml": component("good-service"),
+        # Accepted, as Backstage accepts them, and written as JSON.stringify would.
+        "odd-values/catalog-info.yaml": _with_spec(
+            "odd-values", "  x: .nan\n  y: [.inf, -.inf, 1e999]\n  z: {$json: ./d.json}\n"
+        ),
+        "odd-values/d.json": '{"lone": "\\ud800", "big": 1e999}',
+        "con/catalog-info.yaml": component("con"),
+    }
+    for repo, (repo_files, _) in HOSTILE_CATALOG.items():
+        files.update({f"{repo}/{path}": text for path, text in repo_files.items()})
+    org = write_tree(tmp_path / "org", files)
+    os.symlink(".git/config", org / "git-config-link" / "config")
+    result = run_backlot("build", org, "-o", tmp_path / "site", cwd=tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output
+    catalog_text = (tmp_path / ".backlot" / "catalog.json").read_text("utf-8")
+    catalog = _strict_json(catalog_text)
+    assert isinstance(catalog, dict)
+    assert "SECRET-TOKEN" not in catalog_text
+    for repo, (_, rule) in HOSTILE_CATALOG.items():
+        errors = [
+            f
+            for f in catalog["findings"]
+            if f["file"] == f"{repo}/catalog-info.yaml" and f["severity"] == "error"
+        ]
+        assert [e["rule"] for e in errors] == [rule], (repo, errors)
+    odd = next(e for e in catalog["entities"] if e["metadata"]["name"] == "odd-values")
+    assert odd["spec"]["x"] is None and odd["spec"]["y"] == [None, None, None]
+    assert odd["spec"]["z"] == {"lone": "\ufffd", "big": None}
+    [windows] = [f for f in catalog["findings"] if f["rule"] == "catalog/windows-name"]
+    assert windows["severity"] == "warning" and windows["file"] == "con/catalog-info.yaml"
+    site = tmp_path / "site"
+    for name in ("good-service", "odd-values", "con"):
+        assert (site / "catalog/default/component" / name / "index.html").is_file(), name
+    assert "SECRET-TOKEN" not in (site / "catalog.json").read_text("utf-8")
+    _strict_json((site / "catalog.json").read_text("utf-8"))

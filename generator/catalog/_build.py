@@ -10,7 +10,7 @@ import posixpath
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import __version__
 from ..model import (
@@ -20,9 +20,12 @@ from ..model import (
     Finding,
     Path,
     Relation,
+    Severity,
     Summary,
     check_entity,
     dotted,
+    is_windows_reserved,
+    json_safe,
 )
 from ..sources import OutsideRepository, Repository
 from ._placeholders import PlaceholderError, resolve_placeholders
@@ -42,6 +45,9 @@ EDIT_ANNOTATION = "backstage.io/edit-url"
 @dataclass(frozen=True)
 class CatalogOptions:
     max_file_bytes: int = 10 * 1024 * 1024
+    # After aliases and placeholders are expanded: per document, and per repository.
+    max_document_bytes: int = 10 * 1024 * 1024
+    max_repository_bytes: int = 100 * 1024 * 1024
 
 
 @dataclass
@@ -54,6 +60,17 @@ class Accepted:
     source: EntitySource
     file: str
     text_key: tuple[str, str]
+
+
+class _Problem(NamedTuple):
+    """A finding of one document, to be placed at its line once the file is read."""
+
+    document: int
+    path: Path
+    rule: str
+    message: str
+    ref: str | None = None
+    severity: Severity = "error"
 
 
 @dataclass
@@ -71,6 +88,7 @@ class _Run:
     accepted: dict[str, Accepted] = field(default_factory=dict)
     seen_files: set[tuple[str, str]] = field(default_factory=set)
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    repository_bytes: dict[str, int] = field(default_factory=dict)
     files: int = 0
     documents: int = 0
     rejected: int = 0
@@ -172,7 +190,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
     run.texts[text_key] = read.text
     location = _location_ref(repository, path)
     follow: list[_Pending] = []
-    problems_to_place: list[tuple[int, Path, str, str, str | None]] = []
+    problems_to_place: list[_Problem] = []
     for doc in read.documents:
         run.documents += 1
         if doc.error is not None:
@@ -202,20 +220,35 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
             continue
+        size = doc.size
         if doc.dollar_keys:
             try:
-                value = resolve_placeholders(value, repository, path, run.options.max_file_bytes)
+                value, added = resolve_placeholders(
+                    value,
+                    repository,
+                    path,
+                    run.options.max_file_bytes,
+                    budget=max(run.options.max_document_bytes - size, 0),
+                )
             except PlaceholderError as exc:
                 run.rejected += 1
-                problems_to_place.append((doc.index, exc.path, exc.rule, exc.message, None))
+                problems_to_place.append(_Problem(doc.index, exc.path, exc.rule, exc.message))
                 continue
+            size += added
+        too_large = _too_large(run, repository, size)
+        if too_large is not None:
+            run.rejected += 1
+            problems_to_place.append(_Problem(doc.index, (), *too_large))
+            continue
+        if doc.non_finite:
+            value = json_safe(value)  # NaN and Infinity are null in JSON, as Backstage stores them
         value = _with_location_annotations(value, repository, path, location, pending.origin)
         check = check_entity(value)
         ref_key = check.ref.key if check.ref is not None else None
         if not check.accepted:
             run.rejected += 1
             problems_to_place.extend(
-                (doc.index, p.path, p.rule, p.message, ref_key) for p in check.problems
+                _Problem(doc.index, p.path, p.rule, p.message, ref_key) for p in check.problems
             )
             continue
         assert check.ref is not None and ref_key is not None
@@ -224,11 +257,24 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
             run.rejected += 1
             run.conflicts += 1
             problems_to_place.append(
-                (doc.index, ("metadata", "name"), "catalog/conflict", conflict, ref_key)
+                _Problem(doc.index, ("metadata", "name"), "catalog/conflict", conflict, ref_key)
             )
             continue
         if not value["metadata"].get("namespace"):
             value["metadata"]["namespace"] = check.ref.namespace
+        reserved = [p for p in (check.ref.namespace, check.ref.name) if is_windows_reserved(p)]
+        if reserved:
+            problems_to_place.append(
+                _Problem(
+                    doc.index,
+                    ("metadata", "name" if check.ref.name in reserved else "namespace"),
+                    "catalog/windows-name",
+                    f"{reserved[0]!r} is a device name on Windows: the portal's and the docs' "
+                    f"folder for {ref_key} cannot be checked out or unpacked there",
+                    ref_key,
+                    "warning",
+                )
+            )
         run.accepted[ref_key] = Accepted(
             ref=check.ref,
             entity=value,
@@ -247,21 +293,44 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
         if check.ref.kind == "Location":
             follow.extend(_location_targets(run, pending, value, doc.index, display, ref_key))
     if problems_to_place:
-        positions = locate(read.text, [(d, p) for d, p, *_ in problems_to_place])
-        for doc_index, problem_path, rule, message, ref in problems_to_place:
-            line, column = positions[(doc_index, problem_path)]
+        positions = locate(read.text, [(p.document, p.path) for p in problems_to_place])
+        for placed in problems_to_place:
+            line, column = positions[(placed.document, placed.path)]
             run.findings.append(
                 Finding(
                     file=display,
                     line=line,
                     column=column,
-                    rule=rule,
-                    message=message,
-                    entity_ref=ref,
-                    document=doc_index,
+                    rule=placed.rule,
+                    severity=placed.severity,
+                    message=placed.message,
+                    entity_ref=placed.ref,
+                    document=placed.document,
                 )
             )
     return follow
+
+
+def _too_large(run: _Run, repository: Repository, size: int) -> tuple[str, str] | None:
+    """Rule and message when a document, with aliases and placeholders expanded, is over
+    its own limit or takes its repository over the repository's; else None."""
+    limit = run.options.max_document_bytes
+    if size > limit:
+        return (
+            "entity/too-large",
+            f"this document is {size / 1e6:.1f} MB once its aliases and placeholders are "
+            f"expanded, over the {limit / 1e6:.1f} MB limit (catalog.max_document_bytes)",
+        )
+    total = run.repository_bytes.get(repository.name, 0) + size
+    limit = run.options.max_repository_bytes
+    if total > limit:
+        return (
+            "repository/too-large",
+            f"the entities of {repository.name} add up to over {limit / 1e6:.0f} MB once "
+            "expanded (catalog.max_repository_bytes); this one and those after it are left out",
+        )
+    run.repository_bytes[repository.name] = total
+    return None
 
 
 def _conflict(run: _Run, ref_key: str, repository: Repository) -> str | None:

@@ -12,7 +12,7 @@ import json
 import posixpath
 from typing import Any
 
-from ..model import Path
+from ..model import MAX_NESTING, Path, json_safe, nesting_depth
 from ..sources import Repository, RepositoryError
 from ._yaml import load_yaml_stream
 
@@ -30,14 +30,17 @@ class PlaceholderError(Exception):
 
 
 def resolve_placeholders(
-    value: Any, repository: Repository, descriptor: str, max_bytes: int
-) -> Any:
-    """``value`` with every placeholder replaced; raises PlaceholderError on the first bad one.
+    value: Any, repository: Repository, descriptor: str, max_bytes: int, budget: int
+) -> tuple[Any, int]:
+    """``value`` with every placeholder replaced, and how many characters the files read
+    added; raises PlaceholderError on the first bad one, and once more than ``budget``
+    characters were added (200 ``$text`` of one large file would make a huge entity).
 
     Returns the same object when there is nothing to replace, so the common case copies
     nothing.
     """
     base = posixpath.dirname(descriptor)
+    added = 0
 
     def walk(node: Any, path: Path) -> tuple[Any, bool]:
         if isinstance(node, list):
@@ -59,6 +62,26 @@ def resolve_placeholders(
         return _resolve(resolver, node[dollar[0]], path), True
 
     def _resolve(resolver: str, target: Any, path: Path) -> Any:
+        nonlocal added
+        result, size = _read(resolver, target, path)
+        added += size
+        if added > budget:
+            raise PlaceholderError(
+                path,
+                "entity/too-large",
+                f"${resolver}: the files this document includes add {added / 1e6:.1f} MB, "
+                f"over the {budget / 1e6:.1f} MB an entity may hold "
+                "(catalog.max_document_bytes in backlot.yaml)",
+            )
+        if isinstance(result, dict | list) and len(path) + nesting_depth(result) > MAX_NESTING:
+            raise PlaceholderError(
+                path,
+                "yaml/too-deep",
+                f"${resolver}: {target} nests the entity deeper than {MAX_NESTING} levels",
+            )
+        return json_safe(result)
+
+    def _read(resolver: str, target: Any, path: Path) -> tuple[Any, int]:
         if not isinstance(target, str):
             raise PlaceholderError(
                 path, "placeholder/form", f"${resolver} needs a path or URL string"
@@ -77,14 +100,9 @@ def resolve_placeholders(
             raise PlaceholderError(path, "placeholder/read", f"${resolver}: {exc}") from None
         text = data.decode("utf-8", errors="replace").removeprefix("\ufeff")
         if resolver == "text":
-            return text
+            return text, len(text)
         if resolver == "json":
-            try:
-                return json.loads(text)
-            except ValueError as exc:
-                raise PlaceholderError(
-                    path, "placeholder/parse", f"$json: {target} is not valid JSON: {exc}"
-                ) from None
+            return _json(text, target, path), len(text)
         documents = load_yaml_stream(text)
         if len(documents) != 1:
             raise PlaceholderError(
@@ -99,7 +117,27 @@ def resolve_placeholders(
                 "placeholder/parse",
                 f"$yaml: {target} line {document.error.line}: {document.error.message}",
             )
-        return document.value
+        return document.value, document.size
 
     resolved, _ = walk(value, ())
-    return resolved
+    return resolved, added
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _json(text: str, target: str, path: Path) -> Any:
+    """JSON as ``JSON.parse`` reads it: no ``NaN``/``Infinity`` literals. (A lone surrogate
+    escape, which JavaScript keeps, is made U+FFFD by the caller, with ``json_safe``.)"""
+    try:
+        value = json.loads(text, parse_constant=_not_json)
+    except RecursionError:
+        raise PlaceholderError(
+            path, "yaml/too-deep", f"$json: {target} is nested deeper than {MAX_NESTING} levels"
+        ) from None
+    except ValueError as exc:
+        raise PlaceholderError(
+            path, "placeholder/parse", f"$json: {target} is not valid JSON: {exc}"
+        ) from None
+    return value

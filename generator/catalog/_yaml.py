@@ -6,6 +6,9 @@ YAML 1.1 rules and merges ``<<``, so we never use its constructors: libyaml's C 
 emits events and this module builds plain Python values from them with YAML 1.2 core
 resolution. Building from events needs no recursion, so depth is checked as we go and a
 10,000-deep document cannot crash the process the way PyYAML's recursive composer does.
+Aliases share one Python object, so a document that expands one large anchor a hundred
+times is small in memory and huge in ``catalog.json``: each document says how large it
+is once its aliases are expanded, for the catalog stage to cap.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import Any
 
 import yaml
 
+from ..model import MAX_NESTING
+
 __all__ = ["YamlDocument", "YamlError", "load_yaml_stream"]
 
-MAX_DEPTH = 1000
+MAX_DEPTH = MAX_NESTING
 # npm yaml's default maxAliasCount: beyond it a document is treated as an expansion attack.
 MAX_ALIAS_COUNT = 100
 
@@ -59,12 +64,17 @@ class YamlDocument:
     error: YamlError | None = None
     # Whether any mapping key starts with "$": only then can it hold placeholders.
     dollar_keys: bool = False
+    # Characters of source text plus what aliases add when expanded.
+    size: int = 0
+    # Whether a float is NaN or infinite (JSON has neither: written as null).
+    non_finite: bool = False
 
 
 @dataclass
 class _Anchor:
     value: Any
     weight: int
+    size: int
     uses: int = 0
 
 
@@ -74,7 +84,9 @@ class _Frame:
     anchor: str | None
     line: int
     column: int
+    start: int = 0  # index of the first character, to size anchored collections
     weight: int = 1
+    extra: int = 0  # what aliases inside add when expanded
     key: Any = None
     has_key: bool = False
 
@@ -209,7 +221,7 @@ def _documents(text: str) -> Iterator[YamlDocument]:
             if cls is not document_start:
                 continue
             yaml_11 = event.version is not None and tuple(event.version) == (1, 1)
-            doc = _read_document(get_event, event.start_mark.line + 1, yaml_11)
+            doc = _read_document(get_event, event.start_mark, yaml_11)
             if doc.error is None and doc.value is None:
                 continue
             doc.index = index
@@ -239,14 +251,15 @@ def _syntax_error_document(exc: yaml.MarkedYAMLError, index: int) -> YamlDocumen
     return YamlDocument(index, line, error=YamlError("yaml/syntax", message, line, column))
 
 
-def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocument:
+def _read_document(get_event: Any, start: Any, yaml_11: bool = False) -> YamlDocument:
     """Build one document's value from events up to its DocumentEndEvent.
 
     ``yaml_11``: the document starts with ``%YAML 1.1``, which npm ``yaml`` honours with
     YAML 1.1 scalars (``yes`` is true) and merge keys; so do we.
     """
     resolve_plain = resolve_plain_scalar_11 if yaml_11 else resolve_plain_scalar
-    doc = YamlDocument(0, line)
+    doc = YamlDocument(0, start.line + 1)
+    extra = 0
     anchors: dict[str, _Anchor] = {}
     stack: list[_Frame] = []
     root: Any = None
@@ -265,6 +278,7 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
         event = get_event()
         cls = event.__class__
         if cls is document_end:
+            doc.size = event.end_mark.index - start.index + extra
             break
         if error is not None:
             # Drain the rest of a spoiled document so the next one starts cleanly.
@@ -273,6 +287,7 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
         if root_line == 0 and hasattr(event, "start_mark"):
             root_line = event.start_mark.line + 1
         weight = 1
+        added = 0
         if cls is scalar_event:
             tag = event.tag
             if tag is None:
@@ -282,9 +297,11 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
                 value = event.value
             else:
                 value = _tagged_scalar(tag, event.value)
+            if value.__class__ is float and not math.isfinite(value):
+                doc.non_finite = True
             anchor = event.anchor
             if anchor is not None:
-                anchors[anchor] = _Anchor(value, 1)
+                anchors[anchor] = _Anchor(value, 1, len(event.value))
         elif cls is alias_event:
             target = anchors.get(event.anchor)
             mark = event.start_mark
@@ -308,6 +325,7 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
                 continue
             value = target.value
             weight = target.uses * target.weight
+            added = target.size
         elif cls is mapping_start or cls is sequence_start:
             mark = event.start_mark
             if len(stack) >= MAX_DEPTH:
@@ -319,7 +337,9 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
                 )
                 continue
             container: dict[str, Any] | list[Any] = {} if cls is mapping_start else []
-            stack.append(_Frame(container, event.anchor, mark.line + 1, mark.column + 1))
+            stack.append(
+                _Frame(container, event.anchor, mark.line + 1, mark.column + 1, mark.index)
+            )
             continue
         elif cls is mapping_end or cls is sequence_end:
             frame = stack.pop()
@@ -327,17 +347,22 @@ def _read_document(get_event: Any, line: int, yaml_11: bool = False) -> YamlDocu
             if yaml_11 and "<<" in value:
                 value = _merge(value)
             weight = frame.weight
+            added = frame.extra
             if frame.anchor is not None:
-                anchors[frame.anchor] = _Anchor(value, frame.weight)
+                size = event.end_mark.index - frame.start + frame.extra
+                anchors[frame.anchor] = _Anchor(value, frame.weight, size)
         else:
             continue
 
         if not stack:
             root = value
+            extra = added
             continue
         parent = stack[-1]
         if weight > parent.weight:
             parent.weight = weight
+        if added:
+            parent.extra += added
         container = parent.container
         if container.__class__ is list:
             container.append(value)

@@ -2,7 +2,8 @@
 
 from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
 from ._editor_schema import descriptor_json_schema
-from ._formats import SAFE_SCHEMES, is_valid_name, safe_url
+from ._formats import SAFE_SCHEMES, is_valid_name, is_windows_reserved, safe_url
+from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._schema import Path, Problem, dotted
@@ -11,6 +12,7 @@ from ._validate import EntityCheck, Relation, check_entity
 __all__ = [
     "DEFAULT_NAMESPACE",
     "KINDS",
+    "MAX_NESTING",
     "METADATA",
     "RELATION_INVERSES",
     "SAFE_SCHEMES",
@@ -33,6 +35,10 @@ __all__ = [
     "dotted",
     "find_kind",
     "is_valid_name",
+    "is_windows_reserved",
+    "json_safe",
+    "json_size",
+    "nesting_depth",
     "parse_ref",
     "safe_url",
 ]

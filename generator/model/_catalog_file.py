@@ -99,7 +99,9 @@ class CatalogFile(_Model):
         handle.write(f' "generator": {json.dumps(self.generator)},\n "entities": [')
         for i, entity in enumerate(self.entities):
             handle.write(",\n  " if i else "\n  ")
-            handle.write(json.dumps(entity, ensure_ascii=False, separators=(",", ":")))
+            handle.write(
+                json.dumps(entity, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            )
         handle.write('\n ],\n "sources": {')
         for i, (key, source) in enumerate(self.sources.items()):
             handle.write(",\n  " if i else "\n  ")

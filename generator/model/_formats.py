@@ -16,6 +16,7 @@ __all__ = [
     "is_valid_prefixed_key",
     "is_valid_tag",
     "is_valid_url",
+    "is_windows_reserved",
     "safe_url",
 ]
 
@@ -180,3 +181,16 @@ def safe_url(url: object) -> str | None:
     if match is not None and match.group(1).lower() not in SAFE_SCHEMES:
         return None
     return url.strip()
+
+
+# Device names Windows reserves in every folder, with or without an extension.
+_WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{device}{n}" for device in ("com", "lpt") for n in "0123456789¹²³"}
+)
+
+
+def is_windows_reserved(name: str) -> bool:
+    """Whether ``name`` cannot be a file or folder name on Windows (``con``, ``nul.txt``,
+    ``LPT1``): a portal or docs folder so named cannot be checked out there."""
+    return name.split(".", 1)[0].lower() in _WINDOWS_RESERVED

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-__all__ = ["FileTooLarge", "OutsideRepository", "Repository", "RepositoryError"]
+__all__ = [
+    "FileTooLarge",
+    "GitFolder",
+    "OutsideRepository",
+    "Repository",
+    "RepositoryError",
+    "is_git_path",
+]
 
 
 class RepositoryError(Exception):
@@ -17,8 +25,20 @@ class OutsideRepository(RepositoryError):
     """A path (or the symlink it goes through) leads out of the repository."""
 
 
+class GitFolder(OutsideRepository):
+    """A path into ``.git``: git's own files are not the repository's content, and a CI
+    checkout keeps its credentials there (``actions/checkout`` writes a token into
+    ``.git/config`` by default)."""
+
+
 class FileTooLarge(RepositoryError):
     pass
+
+
+def is_git_path(relpath: str) -> bool:
+    """Whether a POSIX path relative to a repository goes through a ``.git`` entry (in
+    any case: ``.GIT`` is the same folder on case-insensitive file systems)."""
+    return any(part.lower() == ".git" for part in relpath.split("/"))
 
 
 @dataclass(frozen=True)
@@ -45,28 +65,46 @@ class Repository:
         return f"{self.name}/{relpath}"
 
     def resolve(self, relpath: str) -> Path:
-        """The real path of ``relpath``; refuses paths and symlinks that leave the repo."""
+        """The real path of ``relpath``; refuses paths and symlinks that leave the repo,
+        and any path into ``.git``, whether it is named or reached through a symlink."""
         lexical = os.path.normpath(relpath)
         if PurePosixPath(relpath).is_absolute() or lexical == ".." or lexical.startswith("../"):
             raise OutsideRepository(f"{relpath!r} is outside the repository {self.name!r}")
-        root = self.root.resolve()
-        target = (root / lexical).resolve()
-        if target != root and root not in target.parents:
+        if is_git_path(PurePosixPath(lexical).as_posix()):
+            raise GitFolder(
+                f"{relpath!r} is inside .git, git's own folder, which is never read "
+                "(a checkout may keep credentials there)"
+            )
+        target = (self.root.resolve() / lexical).resolve()
+        inside = self.relative(target)
+        if inside is None:
             raise OutsideRepository(
                 f"{relpath!r} leads outside the repository {self.name!r} through a symlink"
             )
+        if is_git_path(inside):
+            raise GitFolder(f"{relpath!r} is a symlink into .git, git's own folder")
         return target
+
+    def relative(self, real: Path) -> str | None:
+        """``real`` (an already resolved path) relative to the root, or None if outside."""
+        root = self.root.resolve()
+        if real == root:
+            return "."
+        if root not in real.parents:
+            return None
+        return real.relative_to(root).as_posix()
 
     def read_bytes(self, relpath: str, limit: int) -> bytes:
         path = self.resolve(relpath)
         try:
-            size = path.stat().st_size
-            if not path.is_file():
-                raise RepositoryError(f"{relpath} is not a file")
-            if size > limit:
+            info = path.stat()
+            # Only regular files: a FIFO or a device would block or never end.
+            if not stat.S_ISREG(info.st_mode):
+                raise RepositoryError(f"{relpath} is not a regular file")
+            if info.st_size > limit:
                 raise FileTooLarge(
-                    f"{relpath} is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit "
-                    "for descriptor files (catalog.max_file_bytes in backlot.yaml)"
+                    f"{relpath} is {info.st_size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB "
+                    "limit for descriptor files (catalog.max_file_bytes in backlot.yaml)"
                 )
             with path.open("rb") as handle:
                 # Read one byte more than allowed: the file may grow between stat and read.
@@ -80,14 +118,18 @@ class Repository:
         return data
 
     def glob(self, pattern: str) -> list[str]:
-        """Files matching ``pattern`` (relative to the root), sorted, symlinks-out excluded."""
+        """Regular files matching ``pattern`` (relative to the root), sorted; links out of
+        the repository and anything in ``.git`` excluded."""
         root = self.root.resolve()
         matches: list[str] = []
         for path in sorted(root.glob(pattern)):
             try:
                 real = path.resolve()
+                regular = stat.S_ISREG(real.stat().st_mode)
             except OSError:
                 continue
-            if real.is_file() and (real == root or root in real.parents):
-                matches.append(path.relative_to(root).as_posix())
+            inside = self.relative(real)
+            relpath = path.relative_to(root).as_posix()
+            if regular and inside is not None and not (is_git_path(relpath) or is_git_path(inside)):
+                matches.append(relpath)
         return matches
