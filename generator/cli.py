@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
 from .docs import published_sites, read_docs_report, run_docs_stage
-from .model import CatalogFile, EntitySource, Finding, descriptor_json_schema
+from .model import CatalogFile, DocsReport, EntitySource, Finding, descriptor_json_schema
 from .publish import sync_folder
 from .serve import serve_folder
 from .site import build_site
@@ -261,7 +262,7 @@ def docs_build(
     config = _load_settings(config_path, path, cache_dir)
     catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
     report = _run_docs(config, catalog_file, output or config.output / "docs")
-    if report["unresolved"] or any(s["status"] == "failed" for s in report["sites"].values()):
+    if report.failed():
         sys.exit(1)
 
 
@@ -304,17 +305,16 @@ def docs_publish(
     config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
     catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
     built = config.cache_dir / "docs-publish"
-    report = _run_docs(config, catalog_file, built)
+    report = _run_docs(config, catalog_file, built, publisher=_publisher())
     client = _s3_client(config)
-    failed = bool(report["unresolved"])
-    for ref, site in sorted(report["sites"].items()):
-        if site["status"] == "failed":
-            failed = True
+    failed = bool(report.failed())
+    for ref, site in sorted(report.sites.items()):
+        if site.status == "failed":
             continue
-        key_prefix = f"{storage.prefix}{site['storage_path']}/"
+        key_prefix = f"{storage.prefix}{site.storage_path}/"
         synced = sync_folder(
             client,
-            built / site["storage_path"],
+            built / site.storage_path,
             target_bucket,
             key_prefix,
             last=["techdocs_metadata.json"],
@@ -326,34 +326,51 @@ def docs_publish(
     sys.exit(1 if failed else 0)
 
 
+def _publisher() -> str | None:
+    """In GitHub Actions, the repository whose job publishes (the one the bucket role was
+    granted to), as its web address; elsewhere each site's own repository is recorded."""
+    server, slug = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
+    return f"{server.rstrip('/')}/{slug}".lower() if server and slug else None
+
+
 def _s3_client(config: BacklotConfig) -> Any:
     boto3: Any = importlib.import_module("boto3")  # imported only when publishing
     storage = config.docs.storage
     return boto3.client("s3", endpoint_url=storage.endpoint_url, region_name=storage.region)
 
 
-def _run_docs(config: BacklotConfig, catalog_file: CatalogFile, out: Path) -> dict[str, Any]:
+def _run_docs(
+    config: BacklotConfig,
+    catalog_file: CatalogFile,
+    out: Path,
+    *,
+    publisher: str | None = None,
+) -> DocsReport:
     with _progress("docs") as advance:
         report = run_docs_stage(
             catalog_file,
             _repositories(config),
             out,
             config.cache_dir,
-            allowed_plugins=config.docs.allowed_plugins,
-            workers=config.docs.workers,
+            settings=config.docs,
+            allowed_hosts=config.security.allowed_hosts,
+            publisher=publisher,
             progress=(lambda site: advance(site.entity_ref)) if advance else None,
         )
-    sites = report["sites"].values()
-    counts = {s: sum(1 for site in sites if site["status"] == s) for s in ("built", "unchanged")}
-    failed = {ref: site for ref, site in report["sites"].items() if site["status"] == "failed"}
+    failed = report.failed()
     click.echo(
-        f"docs: {len(report['sites'])} sites → {out}: {counts['built']} built, "
-        f"{counts['unchanged']} unchanged, {len(failed)} failed"
+        f"docs: {len(report.sites)} sites → {out}: {report.count('built')} built, "
+        f"{report.count('unchanged')} unchanged, {len(failed)} failed"
     )
-    for ref, site in failed.items():
-        click.echo(f"  error: {ref}: {site['message']}")
-    for ref, message in report["unresolved"].items():
-        click.echo(f"  error: {ref}: {message}")
+    for ref, problem in failed.items():
+        click.echo(f"  error: {ref}: {problem.rule}: {problem.message}")
+    warned = [(ref, w) for ref, site in report.sites.items() for w in site.warnings]
+    for ref, warning in warned[:20]:
+        click.echo(f"  warning: {ref}: {warning.format_text()}")
+    if len(warned) > 20:
+        click.echo(
+            f"  … and {len(warned) - 20} more warnings in {config.cache_dir}/docs-report.json"
+        )
     return report
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .docs import DEFAULT_PLUGINS
 from .sources import DEFAULT_DESCRIPTOR_GLOBS
 
 __all__ = [
     "CONFIG_FILE",
+    "DEFAULT_PLUGINS",
     "AnnotationLink",
     "BacklotConfig",
     "CatalogSettings",
@@ -20,11 +21,15 @@ __all__ = [
     "DocsSettings",
     "DocsStorage",
     "LocalSource",
+    "SecuritySettings",
     "SiteSettings",
     "load_config",
 ]
 
 CONFIG_FILE = "backlot.yaml"
+# techdocs-core bundles search, monorepo and gh-admonitions; material's search too.
+DEFAULT_PLUGINS = ("techdocs-core", "search", "material/search", "gh-admonitions")
+_HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
 
 
 class _Settings(BaseModel):
@@ -49,6 +54,14 @@ class LocalSource(_Settings):
 class CatalogSettings(_Settings):
     sources: tuple[LocalSource, ...] = ()
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_document_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="largest entity, once its YAML aliases and $text/$json/$yaml are expanded",
+    )
+    max_repository_bytes: int = Field(
+        default=100 * 1024 * 1024, gt=0, description="all of one repository's entities, expanded"
+    )
 
 
 class AnnotationLink(_Settings):
@@ -95,13 +108,38 @@ class DocsSettings(_Settings):
         description="MkDocs plugins a repository's mkdocs.yml may name",
     )
     workers: int | None = Field(default=None, ge=1, description="default: one per core")
+    timeout_seconds: float = Field(
+        default=300, gt=0, description="a site whose build takes longer is stopped and failed"
+    )
+    max_memory_mb: int = Field(
+        default=2048, ge=256, description="a site whose build needs more is stopped and failed"
+    )
+    max_files: int = Field(default=20_000, gt=0, description="files in one docs tree")
+    max_tree_mb: int = Field(default=1024, gt=0, description="bytes in one docs tree")
     storage: DocsStorage = DocsStorage()
+
+
+class SecuritySettings(_Settings):
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="hosts (https) that portal and docs pages may load images, styles and "
+        "fonts from, e.g. cdn.acme.com; by default nothing outside the portal is loaded",
+    )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            if not _HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name (like cdn.acme.com)")
+        return hosts
 
 
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
     docs: DocsSettings = DocsSettings()
     site: SiteSettings = SiteSettings()
+    security: SecuritySettings = SecuritySettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")
 

@@ -75,7 +75,7 @@ HOSTILE = {
     ),
     "python-tag": ("site_name: !!python/object/apply:os.system [touch PWNED]\n", "!!python/object"),
     "env": ("site_name: !ENV HOME\n", "!ENV reads the build machine's environment"),
-    "docs-dir": ("site_name: x\ndocs_dir: ../../secret\n", "resolves outside the repository"),
+    "docs-dir": ("site_name: x\ndocs_dir: ../../secret\n", "is outside the repository"),
     "extension": (
         "site_name: x\nmarkdown_extensions: [evil.module:Ext]\n",
         "is not one the portal's builder runs",
@@ -104,7 +104,7 @@ def test_a_repository_cannot_run_code_and_one_refusal_stops_only_its_site(tmp_pa
     for name, (_, message) in HOSTILE.items():
         site = sites[f"component:default/{name}"]
         assert site["status"] == "failed", name
-        assert message in site["message"], (name, site["message"])
+        assert message in site["failure"]["message"], (name, site["failure"]["message"])
         assert f"error: component:default/{name}: " in output
         assert not (tmp_path / "docs" / "default" / "component" / name).exists()
     assert not list(tmp_path.rglob("PWNED")) and not Path("PWNED").exists()
@@ -120,7 +120,8 @@ def test_symlinks_out_of_the_repository_are_refused(tmp_path: Path) -> None:
     code, _, report = build_docs(org, tmp_path / "docs")
     site = report["sites"]["component:default/leaky"]
     assert code == 1 and site["status"] == "failed"
-    assert "docs/secret.md is a symlink that leads outside the repository" in site["message"]
+    message = site["failure"]["message"]
+    assert "docs/secret.md is a symlink that leads outside the repository" in message
 
 
 def test_unchanged_sites_are_not_rebuilt(tmp_path: Path) -> None:
@@ -175,8 +176,8 @@ def test_an_annotation_without_docs_is_reported(tmp_path: Path) -> None:
     code, output, report = build_docs(org, tmp_path / "docs")
     site = report["sites"]["component:default/handbook"]
     assert code == 1 and site["status"] == "failed"
-    assert site["message"] == "no mkdocs.yml and no docs/ folder in handbook"
-    assert "error: component:default/handbook: no mkdocs.yml" in output
+    assert site["failure"]["message"] == "no mkdocs.yml and no docs/ folder in handbook"
+    assert "error: component:default/handbook: docs/no-tree: no mkdocs.yml" in output
 
 
 @pytest.mark.parametrize("ref", ["dir:../../etc", "github:acme/x", "url:https://example.com/x"])
@@ -187,7 +188,8 @@ def test_bad_techdocs_refs_are_reported(tmp_path: Path, ref: str) -> None:
     )
     code, output, report = build_docs(org, tmp_path / "docs")
     assert code == 1 and "component:default/handbook" in report["unresolved"]
-    assert f"error: component:default/handbook: backstage.io/techdocs-ref '{ref}'" in output
+    assert "error: component:default/handbook: docs/" in output
+    assert f": backstage.io/techdocs-ref '{ref}'" in output
 
 
 RICH_MARKDOWN = """# Everything inline
@@ -234,6 +236,7 @@ def test_shared_templates_and_emoji_indexes_change_no_byte(tmp_path: Path) -> No
     script = """
 import sys
 from pathlib import Path
+from generator.config import DocsSettings
 from generator.docs import _build, _speedups, find_docs_sources
 from generator.model import CatalogFile
 from generator.sources import discover_local
@@ -241,7 +244,9 @@ if sys.argv[1] == "plain":
     _speedups.install = lambda: None
 catalog = CatalogFile.read(Path(sys.argv[2]))
 sources, _ = find_docs_sources(catalog, {r.name: r for r in discover_local(Path(sys.argv[3]))})
-result = _build.build_docs(sources, Path(sys.argv[4]), Path(sys.argv[4] + "-cache"), workers=1)
+result = _build.build_docs(
+    sources, Path(sys.argv[4]), Path(sys.argv[4] + "-cache"), settings=DocsSettings(workers=1)
+)
 assert all(s.status == "built" for s in result.sites), result.sites
 """
     for mode in ("plain", "fast"):
@@ -295,7 +300,7 @@ def test_no_link_out_of_the_repository_is_followed(tmp_path: Path) -> None:
     }
     for name, message in expected.items():
         site = report["sites"][f"component:default/{name}"]
-        assert site["status"] == "failed" and message in site["message"], (name, site)
+        assert site["status"] == "failed" and message in site["failure"]["message"], (name, site)
     written = [p for p in (tmp_path / "docs").rglob("*") if p.is_file()]
     written += [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     leaked = [p for p in written if "TOP-SECRET" in p.read_text(errors="ignore")]

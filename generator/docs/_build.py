@@ -1,10 +1,14 @@
 """The docs stage: every entity's TechDocs, built safely, in parallel, only when changed.
 
 Worker processes import MkDocs, Material and the extensions once and build many sites
-each; that start-up is most of what a `mkdocs build` per site costs. A site whose inputs
-(its docs tree, its mkdocs.yml, the builder's version and settings) hash as before is
-not built again. Each site is built into a scratch folder and swapped in whole, so a
-failed build leaves the previous one in place.
+each; that start-up is most of what a `mkdocs build` per site costs. Each site is built
+under a time and memory limit (``_workers``), inside its repository (``_contain``), and
+everything that goes wrong becomes that site's finding, with a rule id: one repository
+cannot stop the others. The worker reads the repository, not the parent: it checks the
+links, reads ``mkdocs.yml``, walks the docs tree and hashes exactly what the build will
+read; a site whose inputs hash as before is not built again. A site is built in a scratch
+folder outside the output and swapped in whole, so a failed or killed build leaves the
+previous one in place.
 """
 
 from __future__ import annotations
@@ -15,23 +19,35 @@ import importlib
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..config import DocsSettings
+from ..csp import content_security_policy
+from ..model import DocsProblem, SiteStatus
+from ..sources import Repository, RepositoryError
+from . import _contain as contain
 from . import _speedups as speedups
-from ._mkdocs_config import DEFAULT_PLUGINS, DocsConfigError, check_links, read_mkdocs_config
-from ._sources import DocsSource, docs_root
+from ._mkdocs_config import MAX_CONFIG_BYTES, DocsConfigError, check_links, read_mkdocs_config
+from ._sources import DocsSource
+from ._tree import DocsTreeError, TreeLimits, hash_repository_files, walk_docs_tree
+from ._workers import Failure, JobLimits, run_isolated
 
-__all__ = ["DocsBuildResult", "SiteOutcome", "build_docs", "overrides_dir"]
+__all__ = [
+    "METADATA_FILE",
+    "DocsBuildResult",
+    "SiteOutcome",
+    "build_docs",
+    "overrides_dir",
+    "repository_identity",
+]
 
 METADATA_FILE = "techdocs_metadata.json"
 STATE_FILE = "docs-state.json"
@@ -41,10 +57,16 @@ STATE_FILE = "docs-state.json"
 class SiteOutcome:
     entity_ref: str
     storage_path: str
-    status: str  # "built", "unchanged" or "failed"
-    message: str = ""
-    warnings: tuple[str, ...] = ()
+    status: SiteStatus
+    failure: DocsProblem | None = None
+    warnings: tuple[DocsProblem, ...] = ()
     seconds: float = 0.0
+    digest: str = ""
+    snippets: tuple[str, ...] = ()  # repository files outside the docs tree that it read
+
+    @property
+    def message(self) -> str:
+        return self.failure.message if self.failure is not None else ""
 
 
 @dataclass
@@ -56,56 +78,40 @@ class DocsBuildResult:
 
 
 @dataclass(frozen=True)
+class _Previous:
+    digest: str
+    snippets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class _Job:
     source: DocsSource
     out: Path
-    digest: str
+    scratch: Path
     homepage: str
     allowed_plugins: tuple[str, ...]
+    allowed_hosts: tuple[str, ...]
+    tree_limits: TreeLimits
+    fingerprint: str
+    previous: _Previous | None
+    publisher: str | None
 
 
 def overrides_dir() -> Path:
-    """Backlot's Material overrides: the header's logo becomes a link back to the portal."""
+    """Backlot's Material overrides: the page's Content-Security-Policy, the theme's inline
+    scripts as files, the header's link back to the portal."""
     return Path(__file__).resolve().parent / "theme"
 
 
 def _builder_fingerprint() -> str:
     versions = [
         f"{name}={metadata.version(name)}"
-        for name in ("mkdocs", "mkdocs-material", "pymdown-extensions", "markdown")
+        for name in ("mkdocs", "mkdocs-material", "pymdown-extensions", "markdown", "nh3")
     ]
     files = sorted(p for p in overrides_dir().rglob("*") if p.is_file())
     digest = hashlib.sha256("\n".join([__version__, *versions]).encode())
     for path in files:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def _mkdocs_file(folder: Path) -> Path | None:
-    for name in ("mkdocs.yaml", "mkdocs.yml"):
-        path = folder / name
-        if path.is_file() and not path.is_symlink():
-            return path
-    return None
-
-
-_DOCS_DIR = re.compile(r"^docs_dir:\s*['\"]?([^'\"\s#]+)", re.MULTILINE)
-
-
-def _inputs_digest(root: Path, config_text: str, extra: Iterable[str]) -> str:
-    """What a build reads: the docs tree (docs_dir) and the files beside mkdocs.yml (where
-    snippets such as README.md usually come from). Not the whole repository: its source
-    code, and whatever else a checkout holds, does not change the docs."""
-    match = _DOCS_DIR.search(config_text)
-    docs_dir = root / (match.group(1) if match else "docs")
-    files = [p for p in root.iterdir() if p.is_file()]
-    if docs_dir.is_dir() and docs_dir.resolve() != root.resolve():
-        files += [p for p in docs_dir.rglob("*") if p.is_file()]
-    digest = hashlib.sha256()
-    for item in extra:
-        digest.update(item.encode() + b"\0")
-    for path in sorted(set(files)):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.relative_to(overrides_dir()).as_posix().encode() + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -115,91 +121,116 @@ def build_docs(
     out: Path,
     cache_dir: Path,
     *,
+    settings: DocsSettings | None = None,
+    allowed_hosts: tuple[str, ...] = (),
     portal_root: str | None = "../../../../",
-    allowed_plugins: tuple[str, ...] = DEFAULT_PLUGINS,
-    workers: int | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
+    scratch: Path | None = None,
+    publisher: str | None = None,
+    isolate: bool = True,
 ) -> DocsBuildResult:
     """Build ``sources`` into ``out/<namespace>/<kind>/<name>/``.
 
     ``portal_root``: the portal's root relative to a docs site's root, for the header link
     back to the entity page (None when the docs are published without a portal).
+    ``scratch``: where sites are built before they are swapped in (default: below
+    ``cache_dir``); it must be on the same file system as ``out``. ``publisher``: the
+    repository publishing the sites, for their metadata (default: each site's own).
+    ``isolate=False`` builds in this process, without limits: for profiling only.
     """
+    settings = settings or DocsSettings()
     out = out.resolve()  # MkDocs resolves a relative site_dir against mkdocs.yml's folder
     out.mkdir(parents=True, exist_ok=True)
+    scratch = (scratch or cache_dir / "tmp" / "docs").resolve()
+    scratch.mkdir(parents=True, exist_ok=True)
     state_path = cache_dir / STATE_FILE
-    try:
-        state: dict[str, str] = json.loads(state_path.read_text("utf-8"))
-    except (OSError, ValueError):
-        state = {}
+    state = _load_state(state_path)
     fingerprint = _builder_fingerprint()
-    result = DocsBuildResult()
-    jobs: list[_Job] = []
-    for source in sources:
-        root = docs_root(source)
-        config_file = _mkdocs_file(root)
-        if config_file is None and not (root / "docs").is_dir():
-            # Nothing to build: say so without starting a build for it.
-            outcome = SiteOutcome(
-                source.entity_ref,
-                source.storage_path,
-                "failed",
-                message=f"no mkdocs.yml and no docs/ folder in {source.repository.name}/"
-                f"{source.folder}".rstrip("/"),
-            )
-            result.sites.append(outcome)
-            state.pop(source.entity_ref, None)
-            if progress is not None:
-                progress(outcome)
-            continue
-        config_text = config_file.read_text("utf-8", errors="replace") if config_file else ""
-        homepage = f"{portal_root}catalog/{source.storage_path}/index.html" if portal_root else ""
-        digest = _inputs_digest(
-            root,
-            config_text,
-            [
-                fingerprint,
-                config_text,
-                source.site_name,
-                source.description,
-                homepage,
-                ",".join(allowed_plugins),
-            ],
+    tree_limits = TreeLimits(settings.max_files, settings.max_tree_mb * 1024 * 1024)
+    jobs = [
+        _Job(
+            source=source,
+            out=out,
+            scratch=scratch,
+            homepage=f"{portal_root}catalog/{source.storage_path}/index.html"
+            if portal_root
+            else "",
+            allowed_plugins=settings.allowed_plugins,
+            allowed_hosts=allowed_hosts,
+            tree_limits=tree_limits,
+            fingerprint=fingerprint,
+            previous=state.get(source.entity_ref),
+            publisher=publisher,
         )
-        target = out / source.storage_path
-        if state.get(source.entity_ref) == digest and (target / METADATA_FILE).is_file():
-            outcome = SiteOutcome(source.entity_ref, source.storage_path, "unchanged")
-            result.sites.append(outcome)
-            if progress is not None:
-                progress(outcome)
-            continue
-        jobs.append(_Job(source, out, digest, homepage, allowed_plugins))
-
-    digests = {job.source.entity_ref: job.digest for job in jobs}
-    for outcome in _run(jobs, workers):
+        for source in sources
+    ]
+    limits = JobLimits(settings.timeout_seconds, settings.max_memory_mb * 1024 * 1024)
+    result = DocsBuildResult()
+    for outcome in _run(jobs, settings.workers, limits, isolate):
         result.sites.append(outcome)
-        if outcome.status == "built":
-            state[outcome.entity_ref] = digests[outcome.entity_ref]
-        else:
+        if outcome.status == "failed":
             state.pop(outcome.entity_ref, None)
+        else:
+            state[outcome.entity_ref] = _Previous(outcome.digest, outcome.snippets)
         if progress is not None:
             progress(outcome)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    state_path.write_text(json.dumps(state, sort_keys=True), "utf-8")
+    _save_state(state_path, state)
     result.sites.sort(key=lambda s: s.entity_ref)
     return result
 
 
-def _run(jobs: list[_Job], workers: int | None) -> Iterator[SiteOutcome]:
+def _run(
+    jobs: Sequence[_Job], workers: int | None, limits: JobLimits, isolate: bool
+) -> Iterator[SiteOutcome]:
     if not jobs:
         return
-    count = min(workers or os.cpu_count() or 1, len(jobs))
-    if count <= 1:
+    if not isolate:
         _prepare_worker()
         yield from map(_build_site, jobs)
         return
-    with ProcessPoolExecutor(max_workers=count, initializer=_prepare_worker) as pool:
-        yield from pool.map(_build_site, jobs, chunksize=1)
+    count = min(workers or os.cpu_count() or 1, len(jobs))
+    for item in run_isolated(
+        _build_site, jobs, workers=count, limits=limits, initializer=_prepare_worker
+    ):
+        if isinstance(item, Failure):
+            job = item.job
+            yield SiteOutcome(
+                job.source.entity_ref,
+                job.source.storage_path,
+                "failed",
+                failure=DocsProblem(rule=f"docs/{item.kind}", message=item.message),
+            )
+        else:
+            yield item
+
+
+def _load_state(path: Path) -> dict[str, _Previous]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    state: dict[str, _Previous] = {}
+    for ref, entry in data.items() if isinstance(data, dict) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+            snippets = entry.get("snippets")
+            state[ref] = _Previous(
+                entry["digest"],
+                tuple(s for s in snippets if isinstance(s, str))
+                if isinstance(snippets, list)
+                else (),
+            )
+    return state
+
+
+def _save_state(path: Path, state: dict[str, _Previous]) -> None:
+    data = {
+        ref: {"digest": p.digest, "snippets": list(p.snippets)} for ref, p in sorted(state.items())
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, sort_keys=True)
+    os.replace(partial, path)
 
 
 def _prepare_worker() -> None:
@@ -207,103 +238,254 @@ def _prepare_worker() -> None:
     for module in ("mkdocs.commands.build", "material", "pymdownx.emoji", "pymdownx.superfences"):
         importlib.import_module(module)
     speedups.install()
-
+    contain.install()
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
 
 
 class _Collect(logging.Handler):
+    """MkDocs' own warnings (a link to a missing page, say), as the site's warnings."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.messages: list[DocsProblem] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage()
+        if message.startswith(("Error reading page", "Error building page")):
+            return  # the builder reports those itself, as docs/page-failed
+        self.messages.append(DocsProblem(rule="docs/mkdocs", message=message[:500]))
+
+
+def _mkdocs_file(repository: Repository, folder: str) -> str | None:
+    """The repository-relative path of the folder's mkdocs.yml (a link to one is refused
+    by check_links before anything is read)."""
+    for name in ("mkdocs.yaml", "mkdocs.yml"):
+        relpath = f"{folder}/{name}" if folder else name
+        try:
+            if repository.resolve(relpath).is_file():
+                return relpath
+        except RepositoryError:
+            continue
+    return None
 
 
 def _build_site(job: _Job) -> SiteOutcome:
-    from mkdocs.commands.build import build
-    from mkdocs.config.defaults import MkDocsConfig
-    from mkdocs.exceptions import MkDocsException
-
+    """One site, in a worker: checked, hashed, and built only if its inputs changed."""
     source = job.source
     started = time.perf_counter()
-    target = job.out / source.storage_path
-    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=job.out))
-    collect = _Collect()
-    logger = logging.getLogger("mkdocs")
-    logger.addHandler(collect)
-    try:
-        # Before anything of the repository is read: no link may lead out of it.
-        check_links(source.repository.root)
-        root = docs_root(source)
-        config_file = _mkdocs_file(root)
-        safe = read_mkdocs_config(
-            config_file.read_text("utf-8", errors="replace") if config_file else None,
-            repo_root=source.repository.root,
-            docs_folder=root,
-            site_name=source.site_name,
-            allowed_plugins=job.allowed_plugins,
-        )
-        values = dict(safe.values)
-        values["site_dir"] = str(scratch)
-        values["theme"] = {**values["theme"], "custom_dir": str(overrides_dir())}
-        if job.homepage:
-            extra = dict(values.get("extra") or {})
-            extra["homepage"] = job.homepage
-            if not extra.get("alternate"):
-                extra.update(alternate=True, backlot_portal=job.homepage)
-            values["extra"] = extra
-        config = MkDocsConfig(config_file_path=str(config_file or root / "mkdocs.yml"))
-        config.load_dict(values)
-        errors, _ = config.validate()
-        if errors:
-            raise DocsConfigError("; ".join(f"{name}: {error}" for name, error in errors))
-        shutil.rmtree(scratch, ignore_errors=True)
-        config.plugins.on_startup(command="build", dirty=False)
-        try:
-            build(config)
-        finally:
-            config.plugins.on_shutdown()
-        _write_metadata(scratch, values, job.digest)
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(scratch, target)
-        return SiteOutcome(
-            source.entity_ref,
-            source.storage_path,
-            "built",
-            warnings=tuple(safe.warnings + collect.messages),
-            seconds=time.perf_counter() - started,
-        )
-    except (DocsConfigError, MkDocsException, OSError, ValueError) as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
+
+    def failed(rule: str, message: str, warnings: Sequence[DocsProblem] = ()) -> SiteOutcome:
         return SiteOutcome(
             source.entity_ref,
             source.storage_path,
             "failed",
-            message=str(exc) or type(exc).__name__,
-            warnings=tuple(collect.messages),
+            failure=DocsProblem(rule=rule, message=message),
+            warnings=tuple(warnings),
             seconds=time.perf_counter() - started,
         )
+
+    try:
+        return _check_and_build(job, started)
+    except DocsConfigError as exc:
+        return failed(exc.rule, str(exc))
+    except DocsTreeError as exc:
+        return failed("docs/too-large", str(exc))
+    except MemoryError:
+        raise  # the worker reports it, and is replaced
+    except RecursionError:
+        return failed("docs/build-failed", "the build recursed too deeply (a nesting or link loop)")
+    except OSError as exc:
+        return failed(
+            "docs/build-failed", f"{exc.strerror or exc}: {exc.filename or ''}".strip(": ")
+        )
+    except Exception as exc:
+        return failed("docs/build-failed", f"{type(exc).__name__}: {str(exc)[:500]}")
+
+
+def _check_and_build(job: _Job, started: float) -> SiteOutcome:
+    source = job.source
+    repository = source.repository
+    # Before anything of the repository is read: no link may lead out of it.
+    check_links(repository.root)
+    config_path = _mkdocs_file(repository, source.folder)
+    config_text = None
+    if config_path is not None:
+        config_text = repository.read_bytes(config_path, MAX_CONFIG_BYTES).decode(
+            "utf-8", errors="replace"
+        )
+    elif not _has_docs_folder(repository, source.folder):
+        raise DocsConfigError(
+            f"no mkdocs.yml and no docs/ folder in {repository.name}/{source.folder}".rstrip("/"),
+            "docs/no-tree",
+        )
+    safe = read_mkdocs_config(
+        config_text,
+        repository=repository,
+        folder=source.folder,
+        site_name=source.site_name,
+        allowed_plugins=job.allowed_plugins,
+        allowed_hosts=job.allowed_hosts,
+    )
+    sort_key = importlib.import_module("mkdocs.structure.files")._file_sort_key
+    tree = walk_docs_tree(
+        repository,
+        Path(safe.values["docs_dir"]),
+        sort_key=sort_key,
+        limits=job.tree_limits,
+        extra=[
+            job.fingerprint,
+            config_text or "",
+            source.site_name,
+            source.description,
+            job.homepage,
+            ",".join(job.allowed_plugins),
+            ",".join(job.allowed_hosts),
+        ],
+    )
+    previous = job.previous
+    target = job.out / source.storage_path
+    if previous is not None and (target / METADATA_FILE).is_file():
+        digest = _digest(tree.digest, repository, previous.snippets)
+        if digest == previous.digest:
+            return SiteOutcome(
+                source.entity_ref,
+                source.storage_path,
+                "unchanged",
+                digest=digest,
+                snippets=previous.snippets,
+                seconds=time.perf_counter() - started,
+            )
+    containment = contain.Containment(repository, tree, job.allowed_hosts)
+    for relpath, why in tree.refused:
+        containment.warn("docs/unreadable", f"left out: {why}", relpath)
+    warnings = _mkdocs_build(job, safe.values, config_path, containment)
+    if containment.pages and len(containment.failed_pages) >= containment.pages:
+        first = containment.failed_pages[0]
+        raise DocsConfigError(
+            f"no page of the site could be built; the first: {first.file}: {first.message}",
+            "docs/build-failed",
+        )
+    snippets = tuple(sorted(containment.snippets))
+    return SiteOutcome(
+        source.entity_ref,
+        source.storage_path,
+        "built",
+        warnings=tuple(safe.warnings + warnings),
+        seconds=time.perf_counter() - started,
+        digest=_digest(tree.digest, repository, snippets),
+        snippets=snippets,
+    )
+
+
+def _has_docs_folder(repository: Repository, folder: str) -> bool:
+    try:
+        return repository.resolve(f"{folder}/docs" if folder else "docs").is_dir()
+    except RepositoryError:
+        return False
+
+
+def _digest(tree_digest: str, repository: Repository, snippets: Sequence[str]) -> str:
+    snippet_digest = hash_repository_files(repository, snippets)
+    return hashlib.sha256(f"{tree_digest}\n{snippet_digest}".encode()).hexdigest()
+
+
+def _mkdocs_build(
+    job: _Job, values: dict[str, Any], config_path: str | None, containment: contain.Containment
+) -> list[DocsProblem]:
+    """Build into a scratch folder, write the metadata, swap the folder into place; the
+    warnings of the build (the builder's, MkDocs')."""
+    from mkdocs.commands.build import build
+    from mkdocs.config.defaults import MkDocsConfig
+
+    source = job.source
+    repository = source.repository
+    scratch = Path(tempfile.mkdtemp(prefix="site-", dir=job.scratch))
+    collect = _Collect()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(collect)
+    try:
+        values = dict(values)
+        values["site_dir"] = str(scratch / "site")
+        values["theme"] = {**values["theme"], "custom_dir": str(overrides_dir())}
+        extra = dict(values.get("extra") or {})
+        extra["backlot_csp"] = content_security_policy(job.allowed_hosts)
+        extra["backlot_hosts"] = list(job.allowed_hosts)
+        if job.homepage:
+            extra["homepage"] = job.homepage
+            extra["backlot_portal"] = job.homepage
+        if job.homepage or extra.get("alternate"):
+            extra["alternate"] = extra.get("alternate") or True
+        values["extra"] = extra
+        folder = repository.resolve(source.folder or ".")
+        config = MkDocsConfig(config_file_path=str(folder / Path(config_path or "mkdocs.yml").name))
+        config.load_dict(values)
+        errors, _ = config.validate()
+        if errors:
+            raise DocsConfigError(
+                "; ".join(f"{name}: {error}" for name, error in errors)[:1000],
+                "docs/config-invalid",
+            )
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            with contain.containing(containment):
+                build(config)
+        finally:
+            config.plugins.on_shutdown()
+        site = scratch / "site"
+        _write_metadata(site, values, job, containment)
+        _swap(site, job.out / source.storage_path, scratch)
+        return [*containment.warnings, *collect.messages]
     finally:
         logger.removeHandler(collect)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_metadata(site: Path, values: dict[str, Any], etag: str) -> None:
-    """techdocs_metadata.json with the fields `techdocs-cli generate` writes.
+def _swap(site: Path, target: Path, scratch: Path) -> None:
+    """Put the new site where the old one was with two renames: a reader (or a build
+    killed in between) sees the old site or the new one, or for an instant none."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = scratch / "old"
+    if target.exists():
+        os.replace(target, old)
+    os.replace(site, target)
+
+
+def _build_timestamp() -> int:
+    """Milliseconds, as techdocs-cli writes it; SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return int(epoch) * 1000 if epoch and epoch.isdigit() else int(time.time() * 1000)
+
+
+def _write_metadata(
+    site: Path, values: dict[str, Any], job: _Job, containment: contain.Containment
+) -> None:
+    """techdocs_metadata.json with the fields `techdocs-cli generate` writes, and a
+    ``backlot`` entry: who built it, from which repository (the portal links a site only
+    when it came from its entity's own repository).
 
     techdocs-core renders site_description through Jinja's ``string`` filter, so an unset
     one is the string "None" there; the same here, for readers that expect it.
     """
     files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
     files.append(METADATA_FILE)
+    repository = job.source.repository
     data = {
         # The config's texts were HTML-escaped for the theme; the metadata carries them plain.
         "site_description": html.unescape(str(values.get("site_description"))),
         "site_name": html.unescape(values["site_name"]),
-        "build_timestamp": int(time.time() * 1000),
+        "build_timestamp": _build_timestamp(),
         "files": sorted(files),
-        "etag": etag,
+        "etag": _digest(containment.tree.digest, repository, sorted(containment.snippets)),
+        "backlot": {
+            "generator": f"backlot {__version__}",
+            "entity": job.source.entity_ref,
+            "repository": job.publisher or repository_identity(repository),
+        },
     }
     (site / METADATA_FILE).write_text(json.dumps(data), "utf-8")
+
+
+def repository_identity(repository: Repository) -> str:
+    """How a repository is named when the portal compares where docs came from: its web
+    address when known, else its name; lowercase, no trailing slash."""
+    return (repository.url or repository.name).removesuffix(".git").rstrip("/").lower()

@@ -9,11 +9,16 @@ and rebuilt from allow-lists; anything refused is a clear error for that entity 
 Like Backstage (``techdocs-core`` is always added), every site gets techdocs-core's
 configuration: the Material theme, its features and its Markdown extensions, minus the
 two that reach outside the build (PlantUML's server, Graphviz's ``dot``).
+
+Before PyYAML constructs anything, the file's events are read once by libyaml to hold it
+to the catalog's limits (nesting, alias expansions): PyYAML's own composer recurses, and
+it expands aliases without any limit. What the theme prints is cleaned by
+``_theme_settings``; every path (``docs_dir``, snippet folders) goes through the
+repository's boundary, so nothing outside it, nor in ``.git``, is ever read.
 """
 
 from __future__ import annotations
 
-import html
 import importlib
 import os
 from collections.abc import Iterable
@@ -23,10 +28,12 @@ from typing import Any
 
 import yaml
 
-from ..model import safe_url
+from ..config import DEFAULT_PLUGINS
+from ..model import MAX_NESTING, DocsProblem
+from ..sources import Repository, RepositoryError
+from ._theme_settings import clean_theme_settings
 
 __all__ = [
-    "DEFAULT_PLUGINS",
     "DocsConfigError",
     "SafeMkdocsConfig",
     "check_links",
@@ -54,11 +61,11 @@ KEPT_KEYS = frozenset(
         "validation",
     }
 )
-THEME_KEYS = frozenset(
-    {"name", "font", "icon", "logo", "favicon", "language", "direction", "features"}
-)
-# techdocs-core bundles search, monorepo and gh-admonitions; material's search too.
-DEFAULT_PLUGINS = ("techdocs-core", "search", "material/search", "gh-admonitions")
+MAX_CONFIG_BYTES = 1024 * 1024
+# npm yaml's (and the catalog's) limit on alias expansions, and a cap on the values a
+# config may expand to with them.
+MAX_ALIASES = 100
+MAX_EXPANDED_NODES = 100_000
 SAFE_EXTENSIONS = frozenset(
     {
         "abbr", "admonition", "attr_list", "codehilite", "def_list", "extra",
@@ -72,6 +79,9 @@ SAFE_EXTENSION_PREFIXES = ("markdown.extensions.", "pymdownx.", "material.extens
 NETWORK_EXTENSIONS = frozenset(
     {"plantuml_markdown", "markdown_inline_graphviz", "pymdownx.arithmatex_remote"}
 )
+# Extensions that read files by path from wherever the build runs (pymdownx.b64 inlines
+# any image a page names, relative to the working directory): never.
+FILE_READING_EXTENSIONS = frozenset({"pymdownx.b64"})
 # Functions mkdocs.yml files commonly name with !!python/name; importing them runs no
 # code of the repository's.
 SAFE_PYTHON_NAMES = frozenset(
@@ -92,20 +102,28 @@ SAFE_PYTHON_NAMES = frozenset(
 
 
 class DocsConfigError(Exception):
-    """The docs cannot be built safely; the message says why, for the entity's page."""
+    """The docs cannot be built safely; the message says why, for the entity's page.
+
+    ``rule``: ``docs/config-refused`` (it would run code or read the machine),
+    ``docs/config-invalid`` (not a config MkDocs could use), ``docs/outside-repository``,
+    ``docs/symlink-out``."""
+
+    def __init__(self, message: str, rule: str = "docs/config-refused") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass
 class SafeMkdocsConfig:
     values: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[DocsProblem] = field(default_factory=list)
 
 
 class _Refusal(yaml.YAMLError):
     pass
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.CSafeLoader):
     """SafeLoader plus the tags an mkdocs.yml may carry, each judged."""
 
 
@@ -149,26 +167,35 @@ _Loader.add_multi_constructor("!include", _include_tag)
 def read_mkdocs_config(
     text: str | None,
     *,
-    repo_root: Path,
-    docs_folder: Path,
+    repository: Repository,
+    folder: str,
     site_name: str,
     allowed_plugins: Iterable[str] = DEFAULT_PLUGINS,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> SafeMkdocsConfig:
     """The config to build with, from ``text`` (None: no mkdocs.yml, TechDocs' default).
 
-    ``docs_folder`` is the folder that holds mkdocs.yml; every path must stay in the repo.
+    ``folder`` is the repository-relative folder that holds mkdocs.yml (``""``: the root);
+    every path the config names must stay inside the repository, out of ``.git``.
     """
     raw: Any = {}
     if text is not None:
+        if len(text) > MAX_CONFIG_BYTES:
+            raise DocsConfigError(
+                f"mkdocs.yml is over {MAX_CONFIG_BYTES // 2**20} MB", "docs/config-invalid"
+            )
+        _check_limits(text)
         try:
             raw = yaml.load(text, Loader=_Loader) or {}
         except _Refusal as exc:
             raise DocsConfigError(f"mkdocs.yml {exc}") from None
         except yaml.YAMLError as exc:
-            raise DocsConfigError(f"mkdocs.yml is not valid YAML: {exc}") from None
+            raise DocsConfigError(
+                f"mkdocs.yml is not valid YAML: {exc}", "docs/config-invalid"
+            ) from None
     if not isinstance(raw, dict):
-        raise DocsConfigError("mkdocs.yml must be a mapping of settings")
-    warnings: list[str] = []
+        raise DocsConfigError("mkdocs.yml must be a mapping of settings", "docs/config-invalid")
+    warnings: list[DocsProblem] = []
     if raw.get("hooks"):
         raise DocsConfigError(
             "mkdocs.yml has hooks: they run Python code from the repository, and docs built "
@@ -176,80 +203,119 @@ def read_mkdocs_config(
         )
     for key in sorted(set(raw) - KEPT_KEYS - {"docs_dir", "site_dir", "theme", "plugins"}):
         if key not in ("markdown_extensions", "mdx_configs", "use_directory_urls", "strict"):
-            warnings.append(f"mkdocs.yml: {key} is not used by the portal's builder; ignored")
+            warnings.append(
+                DocsProblem(
+                    rule="docs/setting-ignored",
+                    message=f"mkdocs.yml: {str(key)[:60]} is not used by the portal's builder",
+                )
+            )
     values: dict[str, Any] = {k: v for k, v in raw.items() if k in KEPT_KEYS}
-    values.setdefault("site_name", site_name)
-    if not isinstance(values["site_name"], str) or not values["site_name"]:
+    if not isinstance(values.get("site_name"), str) or not values["site_name"]:
         values["site_name"] = site_name
 
     docs_dir = raw.get("docs_dir", "docs")
     if not isinstance(docs_dir, str):
-        raise DocsConfigError("mkdocs.yml: docs_dir must be a path")
-    docs_path = _inside(repo_root, docs_folder / docs_dir, "docs_dir")
+        raise DocsConfigError("mkdocs.yml: docs_dir must be a path", "docs/config-invalid")
+    docs_path = _inside(repository, folder, docs_dir, "docs_dir")
     if not docs_path.is_dir():
-        raise DocsConfigError(f"docs_dir {docs_dir!r} is not a folder")
+        raise DocsConfigError(
+            f"docs_dir {docs_dir!r} is not a folder of {repository.name}", "docs/no-tree"
+        )
     values["docs_dir"] = str(docs_path)
 
-    values["theme"] = _theme(raw.get("theme"), warnings)
     values["plugins"] = _plugins(raw.get("plugins"), set(allowed_plugins))
     values["markdown_extensions"] = _extensions(
-        raw.get("markdown_extensions"), repo_root, docs_folder, warnings
+        raw.get("markdown_extensions"), repository, folder, warnings
     )
-    extra_css = values.get("extra_css")
-    if extra_css is not None and not (
-        isinstance(extra_css, list)
-        and all(isinstance(c, str) and "://" not in c for c in extra_css)
-    ):
-        warnings.append("mkdocs.yml: extra_css must list stylesheets in the docs; ignored")
-        values.pop("extra_css")
     values["use_directory_urls"] = True
-    _escape_for_templates(values, warnings)
-    return SafeMkdocsConfig(values, warnings)
+    values, theme_warnings = clean_theme_settings(values, raw.get("theme"), allowed_hosts)
+    return SafeMkdocsConfig(values, warnings + theme_warnings)
 
 
-# MkDocs renders its theme without autoescaping: what mkdocs.yml says reaches the HTML as is.
-_TEXT_KEYS = ("site_name", "site_description", "site_author", "copyright", "repo_name")
-_URL_KEYS = ("repo_url", "edit_uri", "edit_uri_template", "site_url")
+def _check_limits(text: str) -> None:
+    """Hold mkdocs.yml to the catalog's YAML limits before PyYAML builds anything: its
+    composer recurses (a deeply nested file crashes it) and it expands aliases without
+    limit (a small file can stand for billions of values)."""
+    parser = yaml.CSafeLoader(text)
+    depth = 0
+    aliases = 0
+    # Per open collection: (anchor, values inside it, counting what aliases expand to).
+    stack: list[tuple[str | None, int]] = []
+    weights: dict[str, int] = {}
+    total = 0
+    try:
+        while True:
+            event = parser.get_event()
+            if isinstance(event, yaml.StreamEndEvent):
+                return
+            weight = 0
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise DocsConfigError(
+                        f"mkdocs.yml: nesting deeper than {MAX_NESTING} levels "
+                        f"(line {_line(event)})",
+                        "docs/config-invalid",
+                    )
+                stack.append((event.anchor, 1))
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                anchor, weight = stack.pop()
+                if anchor is not None:
+                    weights[anchor] = weight
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                weight = weights.get(event.anchor or "", 1)
+                if aliases > MAX_ALIASES:
+                    raise DocsConfigError(
+                        f"mkdocs.yml: more than {MAX_ALIASES} aliases (line {_line(event)}); "
+                        "this looks like an expansion attack",
+                        "docs/config-invalid",
+                    )
+            elif isinstance(event, yaml.ScalarEvent):
+                weight = 1
+                if event.anchor is not None:
+                    weights[event.anchor] = 1
+            else:
+                continue
+            total += weight
+            if total > MAX_EXPANDED_NODES:
+                raise DocsConfigError(
+                    f"mkdocs.yml expands to more than {MAX_EXPANDED_NODES:,} values through "
+                    "its aliases; this looks like an expansion attack",
+                    "docs/config-invalid",
+                )
+            if stack:
+                anchor, inner = stack[-1]
+                stack[-1] = (anchor, inner + weight)
+    except yaml.YAMLError as exc:
+        # libyaml stops at 1,000 levels while scanning, before any event of them.
+        too_deep = "maximum nesting depth" in str(exc)
+        raise DocsConfigError(
+            f"mkdocs.yml: nesting deeper than {MAX_NESTING} levels"
+            if too_deep
+            else f"mkdocs.yml is not valid YAML: {exc}",
+            "docs/config-invalid",
+        ) from None
+    finally:
+        parser.dispose()
 
 
-def _escape_for_templates(values: dict[str, Any], warnings: list[str]) -> None:
-    """HTML-escape every text the theme prints and drop URLs with unsafe schemes."""
-    for key in _TEXT_KEYS:
-        if isinstance(values.get(key), str):
-            values[key] = html.escape(values[key])
-        elif key in values and key != "site_name":
-            values.pop(key)
-    for key in _URL_KEYS:
-        url = values.get(key)
-        if url is not None and (not isinstance(url, str) or safe_url(url) is None):
-            warnings.append(f"mkdocs.yml: {key} {url!r} is not a safe URL; ignored")
-            values.pop(key)
-    if "nav" in values:
-        values["nav"] = _clean_tree(values["nav"], warnings)
-    if "extra" in values:
-        values["extra"] = _clean_tree(values["extra"], warnings)
+def _line(event: yaml.Event) -> int:
+    mark = getattr(event, "start_mark", None)
+    return mark.line + 1 if mark is not None else 1
 
 
-def _clean_tree(value: Any, warnings: list[str]) -> Any:
-    """Keys and strings of nav/extra escaped; a string with an unsafe scheme dropped."""
-    if isinstance(value, dict):
-        return {html.escape(str(k)): _clean_tree(v, warnings) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_tree(v, warnings) for v in value]
-    if isinstance(value, str):
-        if safe_url(value) is None and value.strip():
-            warnings.append(f"mkdocs.yml: {value!r} is not a safe URL; left out")
-            return ""
-        return html.escape(value, quote=True)
-    return value
-
-
-def _inside(repo_root: Path, path: Path, what: str) -> Path:
-    real = path.resolve()
-    root = repo_root.resolve()
-    if real != root and root not in real.parents:
-        raise DocsConfigError(f"{what} {path} resolves outside the repository")
-    return real
+def _inside(repository: Repository, folder: str, path: str, what: str) -> Path:
+    """The real path of ``path`` (relative to the mkdocs.yml folder ``folder``)."""
+    relative = (
+        os.path.normpath(os.path.join(folder or ".", path)) if not path.startswith("/") else path
+    )
+    try:
+        return repository.resolve(relative.replace(os.sep, "/"))
+    except RepositoryError as exc:
+        raise DocsConfigError(f"{what} {path!r}: {exc}", "docs/outside-repository") from None
 
 
 def check_links(repo_root: Path) -> None:
@@ -269,28 +335,9 @@ def check_links(repo_root: Path) -> None:
             real = path.resolve()
             if real != root and root not in real.parents:
                 rel = path.relative_to(root)
-                raise DocsConfigError(f"{rel} is a symlink that leads outside the repository")
-
-
-def _theme(raw: Any, warnings: list[str]) -> dict[str, Any]:
-    """techdocs-core forces Material, adds its features and resets the palette."""
-    theme: dict[str, Any] = {}
-    if isinstance(raw, dict):
-        theme = {k: v for k, v in raw.items() if k in THEME_KEYS}
-        if raw.get("custom_dir"):
-            warnings.append("mkdocs.yml: theme.custom_dir is not used (templates can run code)")
-        if raw.get("name") not in (None, "material"):
-            warnings.append(f"mkdocs.yml: theme {raw.get('name')!r} replaced by material")
-    features = [f for f in theme.get("features") or [] if isinstance(f, str)]
-    for feature in ("navigation.footer", "content.action.edit"):
-        if feature not in features:
-            features.append(feature)
-    # font: false keeps Material from loading Google Fonts: no request leaves the company's
-    # domain when someone reads the docs (Backstage offers the same switch).
-    # search_index_only: MkDocs' search plugin then writes the index without adding its
-    # own search/main.js, which expects globals only MkDocs' built-in themes define.
-    theme.update(name="material", features=features, palette={}, font=False, search_index_only=True)
-    return theme
+                raise DocsConfigError(
+                    f"{rel} is a symlink that leads outside the repository", "docs/symlink-out"
+                )
 
 
 def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
@@ -303,11 +350,14 @@ def _plugins(raw: Any, allowed: set[str]) -> list[Any]:
                 name, options = next(iter(item.items()))
                 names.append((str(name), options))
             else:
-                raise DocsConfigError(f"mkdocs.yml: plugins entry {item!r} is not understood")
+                raise DocsConfigError(
+                    f"mkdocs.yml: plugins entry {str(item)[:80]!r} is not understood",
+                    "docs/config-invalid",
+                )
     elif isinstance(raw, dict):
         names = [(str(k), v) for k, v in raw.items()]
     elif raw is not None:
-        raise DocsConfigError("mkdocs.yml: plugins must be a list")
+        raise DocsConfigError("mkdocs.yml: plugins must be a list", "docs/config-invalid")
     plugins: list[Any] = []
     for name, options in names:
         if name not in allowed:
@@ -380,7 +430,9 @@ def _extension_items(raw: Any) -> list[tuple[str, Any]]:
     items: list[tuple[str, Any]] = []
     entries = raw.items() if isinstance(raw, dict) else raw
     if not isinstance(raw, dict | list):
-        raise DocsConfigError("mkdocs.yml: markdown_extensions must be a list")
+        raise DocsConfigError(
+            "mkdocs.yml: markdown_extensions must be a list", "docs/config-invalid"
+        )
     for entry in entries:
         if isinstance(raw, dict):
             name, options = entry
@@ -390,39 +442,54 @@ def _extension_items(raw: Any) -> list[tuple[str, Any]]:
             name, options = next(iter(entry.items()))
         else:
             raise DocsConfigError(
-                f"mkdocs.yml: markdown_extensions entry {entry!r} is not understood"
+                f"mkdocs.yml: markdown_extensions entry {str(entry)[:80]!r} is not understood",
+                "docs/config-invalid",
             )
         items.append((str(name), options))
     return items
 
 
-def _extensions(raw: Any, repo_root: Path, docs_folder: Path, warnings: list[str]) -> list[Any]:
+def _extensions(
+    raw: Any, repository: Repository, folder: str, warnings: list[DocsProblem]
+) -> list[Any]:
     """techdocs-core's extensions, with the repository's own settings merged over them."""
     merged: dict[str, Any] = {}
     for item in _techdocs_extensions():
         name, options = next(iter(item.items())) if isinstance(item, dict) else (item, None)
         merged[name] = options
     for name, options in _extension_items(raw):
-        if name in NETWORK_EXTENSIONS:
-            warnings.append(f"mkdocs.yml: {name} reaches outside the build; not used")
+        if name in NETWORK_EXTENSIONS or name in FILE_READING_EXTENSIONS:
+            where = "the network" if name in NETWORK_EXTENSIONS else "files outside the docs"
+            warnings.append(
+                DocsProblem(
+                    rule="docs/setting-refused",
+                    message=f"mkdocs.yml: {name} reads {where}; not used",
+                )
+            )
             continue
         if ":" in name or not (name in SAFE_EXTENSIONS or name.startswith(SAFE_EXTENSION_PREFIXES)):
             raise DocsConfigError(
                 f"mkdocs.yml: Markdown extension {name!r} is not one the portal's builder runs"
             )
         if options is not None and not isinstance(options, dict):
-            raise DocsConfigError(f"mkdocs.yml: options of {name} must be a mapping")
+            raise DocsConfigError(
+                f"mkdocs.yml: options of {name} must be a mapping", "docs/config-invalid"
+            )
         base = merged.get(name) or {}
         merged[name] = {**base, **(options or {})} if (options or base) else None
     snippets = dict(merged.get("pymdownx.snippets") or {})
     bases = snippets.get("base_path", ["."])
     bases = [bases] if isinstance(bases, str) else bases
     if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
-        raise DocsConfigError("mkdocs.yml: pymdownx.snippets base_path must be paths")
+        raise DocsConfigError(
+            "mkdocs.yml: pymdownx.snippets base_path must be paths", "docs/config-invalid"
+        )
     # Relative to MkDocs' working directory, which TechDocs sets to the mkdocs.yml folder.
     snippets["base_path"] = [
-        str(_inside(repo_root, docs_folder / b, "snippets base_path")) for b in bases
+        str(_inside(repository, folder, b, "snippets base_path")) for b in bases
     ]
-    snippets.update(restrict_base_path=True, url_download=False, check_paths=True)
+    # check_paths off: a missing snippet is a warning on its page (the builder's own), not
+    # a failed build.
+    snippets.update(restrict_base_path=True, url_download=False, check_paths=False)
     merged["pymdownx.snippets"] = snippets
     return [{name: options} if options else name for name, options in merged.items()]

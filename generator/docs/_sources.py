@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..model import CatalogFile
+from ..model import CatalogFile, DocsProblem
 from ..sources import OutsideRepository, Repository
 
 __all__ = ["DocsSource", "find_docs_sources", "storage_path"]
@@ -36,10 +35,14 @@ def storage_path(ref_key: str) -> str:
 
 def find_docs_sources(
     catalog: CatalogFile, repositories: dict[str, Repository]
-) -> tuple[list[DocsSource], dict[str, str]]:
+) -> tuple[list[DocsSource], dict[str, DocsProblem]]:
     """Every entity with a techdocs-ref, resolved; and per entity, why it could not be."""
     found: list[DocsSource] = []
-    problems: dict[str, str] = {}
+    problems: dict[str, DocsProblem] = {}
+
+    def problem(key: str, rule: str, message: str) -> None:
+        problems[key] = DocsProblem(rule=rule, message=message)
+
     for entity in catalog.entities:
         meta = entity["metadata"]
         ref = (meta.get("annotations") or {}).get(TECHDOCS_REF)
@@ -49,7 +52,11 @@ def find_docs_sources(
         source = catalog.sources[key]
         repository = repositories.get(source.repository)
         if repository is None:
-            problems[key] = f"repository {source.repository!r} is not available to the docs stage"
+            problem(
+                key,
+                "docs/no-repository",
+                f"repository {source.repository!r} is not available to the docs stage",
+            )
             continue
         kind, _, target = ref.partition(":")
         base = posixpath.dirname(source.path)
@@ -60,23 +67,29 @@ def find_docs_sources(
             rest = target[len(f"{repository.url}/tree/") :]
             folder = posixpath.normpath(rest.partition("/")[2] or ".")
         elif kind == "url":
-            problems[key] = (
+            problem(
+                key,
+                "docs/remote-ref",
                 f"{TECHDOCS_REF} {ref!r}: docs in another repository are read by the crawl "
-                "stage, which this build has not fetched"
+                "stage, which this build has not fetched",
             )
             continue
         else:
-            problems[key] = f"{TECHDOCS_REF} {ref!r} must start with dir: or url:"
+            problem(key, "docs/bad-ref", f"{TECHDOCS_REF} {ref!r} must start with dir: or url:")
             continue
         if folder == "..":
             folder = ".."  # reported as outside the repository just below
         try:
             path = repository.resolve(folder)
         except OutsideRepository as exc:
-            problems[key] = f"{TECHDOCS_REF} {ref!r}: {exc}"
+            problem(key, "docs/outside-repository", f"{TECHDOCS_REF} {ref!r}: {exc}")
             continue
         if not path.is_dir():
-            problems[key] = f"{TECHDOCS_REF} {ref!r}: {folder} is not a folder in {repository.name}"
+            problem(
+                key,
+                "docs/no-tree",
+                f"{TECHDOCS_REF} {ref!r}: {folder} is not a folder in {repository.name}",
+            )
             continue
         title = meta.get("title")
         description = meta.get("description")
@@ -91,7 +104,3 @@ def find_docs_sources(
             )
         )
     return found, problems
-
-
-def docs_root(source: DocsSource) -> Path:
-    return source.repository.resolve(source.folder or ".")

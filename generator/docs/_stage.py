@@ -6,14 +6,14 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from ..model import CatalogFile
+from ..config import DocsSettings
+from ..model import CatalogFile, DocsReport, SiteReport
 from ..sources import Repository
 from ._build import METADATA_FILE, SiteOutcome, build_docs
 from ._sources import find_docs_sources
 
-__all__ = ["REPORT_FILE", "read_docs_report", "run_docs_stage"]
+__all__ = ["REPORT_FILE", "read_docs_report", "remove_stale_sites", "run_docs_stage"]
 
 REPORT_FILE = "docs-report.json"
 
@@ -24,11 +24,12 @@ def run_docs_stage(
     out: Path,
     cache_dir: Path,
     *,
-    allowed_plugins: tuple[str, ...],
-    workers: int | None = None,
+    settings: DocsSettings | None = None,
+    allowed_hosts: tuple[str, ...] = (),
     portal_root: str | None = "../../../../",
+    publisher: str | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
-) -> dict[str, Any]:
+) -> DocsReport:
     """Build every entity's docs into ``out``; remove sites of entities that no longer have
     docs; write and return the report the site stage reads."""
     sources, problems = find_docs_sources(catalog, {r.name: r for r in repositories})
@@ -36,42 +37,49 @@ def run_docs_stage(
         sources,
         out,
         cache_dir,
+        settings=settings,
+        allowed_hosts=allowed_hosts,
         portal_root=portal_root,
-        allowed_plugins=allowed_plugins,
-        workers=workers,
+        publisher=publisher,
         progress=progress,
     )
-    previous = read_docs_report(cache_dir)
-    current = {s.storage_path for s in sources}
-    for site in previous.get("sites", {}).values():
-        path = site.get("storage_path") if isinstance(site, dict) else None
-        if isinstance(path, str) and path not in current and path.count("/") == 2:
-            stale = out / path
-            inside = not path.startswith("/") and ".." not in path.split("/")
-            if inside and (stale / METADATA_FILE).is_file():
-                shutil.rmtree(stale)
-    report: dict[str, Any] = {
-        "schemaVersion": 1,
-        "builder": "local",
-        "sites": {
-            s.entity_ref: {
-                "storage_path": s.storage_path,
-                "status": s.status,
-                "message": s.message,
-                "warnings": list(s.warnings),
-            }
+    remove_stale_sites(out, {s.storage_path for s in sources})
+    report = DocsReport(
+        builder="local",
+        sites={
+            s.entity_ref: SiteReport(
+                storage_path=s.storage_path,
+                status=s.status,
+                failure=s.failure,
+                warnings=s.warnings,
+            )
             for s in result.sites
         },
-        "unresolved": problems,
-    }
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / REPORT_FILE).write_text(json.dumps(report, indent=1, sort_keys=True), "utf-8")
+        unresolved=problems,
+    )
+    report.write(cache_dir / REPORT_FILE)
     return report
 
 
-def read_docs_report(cache_dir: Path) -> dict[str, Any]:
-    try:
-        data = json.loads((cache_dir / REPORT_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+def read_docs_report(cache_dir: Path) -> DocsReport:
+    return DocsReport.read(cache_dir / REPORT_FILE)
+
+
+def remove_stale_sites(out: Path, current: set[str]) -> list[str]:
+    """Remove the sites below ``out`` that this builder wrote (their metadata says so) and
+    that no entity has now: the entity went, or lost its docs. Found on disk rather than
+    in the last report, so that a site a killed build swapped in is not left behind."""
+    removed = []
+    for metadata in sorted(out.glob(f"*/*/*/{METADATA_FILE}")):
+        site = metadata.parent
+        path = site.relative_to(out).as_posix()
+        if path in current or site.is_symlink():
+            continue
+        try:
+            data = json.loads(metadata.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("backlot"), dict):
+            shutil.rmtree(site)
+            removed.append(path)
+    return removed

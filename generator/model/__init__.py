@@ -1,8 +1,9 @@
 """The catalog's vocabulary: entities, kinds, references, relations and rules. No I/O."""
 
 from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
+from ._docs_report import DOCS_REPORT_VERSION, DocsProblem, DocsReport, SiteReport, SiteStatus
 from ._editor_schema import descriptor_json_schema
-from ._formats import SAFE_SCHEMES, is_valid_name, is_windows_reserved, safe_url
+from ._formats import SAFE_SCHEMES, is_valid_name, is_windows_reserved, outside_origin, safe_url
 from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
@@ -11,6 +12,7 @@ from ._validate import EntityCheck, Relation, check_entity
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "DOCS_REPORT_VERSION",
     "KINDS",
     "MAX_NESTING",
     "METADATA",
@@ -18,6 +20,8 @@ __all__ = [
     "SAFE_SCHEMES",
     "SCHEMA_VERSION",
     "CatalogFile",
+    "DocsProblem",
+    "DocsReport",
     "EntityCheck",
     "EntityRef",
     "EntitySource",
@@ -29,6 +33,8 @@ __all__ = [
     "Relation",
     "RelationField",
     "Severity",
+    "SiteReport",
+    "SiteStatus",
     "Summary",
     "check_entity",
     "descriptor_json_schema",
@@ -39,6 +45,7 @@ __all__ = [
     "json_safe",
     "json_size",
     "nesting_depth",
+    "outside_origin",
     "parse_ref",
     "safe_url",
 ]

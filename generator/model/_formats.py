@@ -17,6 +17,7 @@ __all__ = [
     "is_valid_tag",
     "is_valid_url",
     "is_windows_reserved",
+    "outside_origin",
     "safe_url",
 ]
 
@@ -194,3 +195,36 @@ def is_windows_reserved(name: str) -> bool:
     """Whether ``name`` cannot be a file or folder name on Windows (``con``, ``nul.txt``,
     ``LPT1``): a portal or docs folder so named cannot be checked out there."""
     return name.split(".", 1)[0].lower() in _WINDOWS_RESERVED
+
+
+_DATA_INERT = re.compile(r"data:\s*(?:image/|font/|application/(?:x-)?font)", re.IGNORECASE)
+
+
+def outside_origin(url: str) -> str | None:
+    """Where loading ``url`` as a resource (an image, a stylesheet, a font) would take the
+    browser outside the page's own origin: the host (lowercase) for http(s) and
+    protocol-relative URLs, ``"<scheme>:"`` for any other scheme, or None when it stays
+    inside (a relative path, a ``#fragment``, an inline ``data:`` image or font).
+
+    Browsers drop ASCII whitespace and control characters and read ``\\`` as ``/``, so
+    ``\\\\evil.example/x`` and ``ja\\tvascript:`` are judged as a browser reads them."""
+    text = _IGNORED.sub("", url).replace("\\", "/")
+    if not text or text.startswith("#"):
+        return None
+    if _DATA_INERT.match(text):
+        return None
+    match = _SCHEME_RE.match(text)
+    if match is not None:
+        scheme = match.group(1).lower()
+        if scheme not in ("http", "https"):
+            return f"{scheme}:"
+        text = text[match.end() :]
+        if not text.startswith("//"):
+            return f"{scheme}:"  # "https:x" is relative or a host, by the page's own scheme
+    if not text.startswith("//"):
+        return None
+    authority = text[2:]
+    for stop in "/?#":
+        authority = authority.split(stop, 1)[0]
+    host = authority.rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    return host or "//"

@@ -27,7 +27,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import SiteSettings
 from ..docs import storage_path
-from ..model import CatalogFile
+from ..model import CatalogFile, DocsReport
 from ._catalog_index import catalog_pages, facet_counts, row_shards
 from ._docs_index import DocsSite, read_docs_sites
 from ._model import SiteModel
@@ -97,7 +97,7 @@ def build_site(
     settings: SiteSettings | None = None,
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
-    docs_report: dict[str, Any] | None = None,
+    docs_report: DocsReport | None = None,
     published_docs: dict[str, str] | None = None,
     catalog_file: Path | None = None,
 ) -> SiteResult:
@@ -111,7 +111,7 @@ def build_site(
     docs_sites = read_docs_sites(out / "docs")
     for path, built in (published_docs or {}).items():
         docs_sites.setdefault(path, DocsSite(path, "", built))
-    _attach_docs(model, docs_sites, docs_report or {})
+    _attach_docs(model, docs_sites, docs_report or DocsReport())
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
     inputs = _inputs_digest(settings)
     changed, dirty = _changed_times(model, cache_dir, now, inputs)
@@ -388,19 +388,14 @@ def _within(model: SiteModel, seeds: set[str], radius: int) -> set[str]:
     return reached & set(model.entities)
 
 
-def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: dict[str, Any]) -> None:
+def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsReport) -> None:
     for key in model.entities:
         path = storage_path(key)
         if path in sites:
             model.docs[key] = f"docs/{path}/index.html"
-    report_sites = report.get("sites") if isinstance(report.get("sites"), dict) else {}
-    for key, site in (report_sites or {}).items():
-        if isinstance(site, dict) and site.get("status") == "failed" and key in model.entities:
-            model.docs_errors[key] = str(site.get("message") or "the docs build failed")
-    unresolved = report.get("unresolved") if isinstance(report.get("unresolved"), dict) else {}
-    for key, message in (unresolved or {}).items():
+    for key, problem in report.failed().items():
         if key in model.entities:
-            model.docs_errors[key] = str(message)
+            model.docs_errors[key] = f"{problem.message} ({problem.rule})"
 
 
 def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:

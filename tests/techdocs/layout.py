@@ -156,8 +156,10 @@ def compare_layouts(reference: dict[str, Any], candidate: dict[str, Any]) -> lis
         problems.append(f"{METADATA} is unreadable: {meta['error']}")
     else:
         # etag is optional on either side: Backstage writes it only when it is given one.
+        # "backlot" (who built the site, from which repository) is Backlot's own entry:
+        # Backstage's reader reads the keys it knows and ignores any other.
         lacking = sorted(set(ref_meta["keys"]) - set(meta["keys"]) - {"etag"})
-        extra = sorted(set(meta["keys"]) - set(ref_meta["keys"]) - {"etag"})
+        extra = sorted(set(meta["keys"]) - set(ref_meta["keys"]) - {"etag", "backlot"})
         if lacking or extra:
             problems.append(f"{METADATA} keys: lacking {lacking}, unexpected {extra}")
         for key, ref_type in ref_meta["types"].items():
