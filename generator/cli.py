@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
+from .csp import content_security_policy
 from .docs import published_sites, read_docs_report, run_docs_stage
 from .model import CatalogFile, DocsReport, EntitySource, Finding, descriptor_json_schema
 from .publish import sync_folder
@@ -197,6 +198,7 @@ def _run_site(
             docs_report=read_docs_report(config.cache_dir) if published is None else None,
             published_docs=published,
             catalog_file=source,
+            allowed_hosts=config.security.allowed_hosts,
         )
     stats = result.stats
     click.echo(
@@ -384,7 +386,9 @@ def serve(directory: Path | None, port: int, config_path: Path | None) -> None:
     folder = directory or config.output
     if not (folder / "index.html").is_file():
         raise click.ClickException(f"{folder}: no portal here; run 'backlot build' first")
-    serve_folder(folder, port)
+    serve_folder(
+        folder, port, csp=content_security_policy(config.security.allowed_hosts, header=True)
+    )
 
 
 def _read_previous(path: Path) -> dict[str, EntitySource] | None:

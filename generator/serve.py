@@ -11,16 +11,21 @@ __all__ = ["serve_folder"]
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
+    csp = ""
+
     def end_headers(self) -> None:
-        # The same protections the CDN sets in production, so previews behave alike.
+        # The same protections the CDN sets in production, so previews behave alike: the
+        # pages carry their Content-Security-Policy in <meta>; the header adds what only a
+        # header can say (frame-ancestors).
+        self.send_header("Content-Security-Policy", self.csp)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
 
-def serve_folder(folder: Path, port: int, host: str = "127.0.0.1") -> None:
-    handler = functools.partial(_Handler, directory=str(folder))
+def serve_folder(folder: Path, port: int, host: str = "127.0.0.1", *, csp: str) -> None:
+    handler = functools.partial(type("Handler", (_Handler,), {"csp": csp}), directory=str(folder))
     with http.server.ThreadingHTTPServer((host, port), handler) as server:
         bound_port = server.server_address[1]
         print(f"Serving {folder} at http://{host}:{bound_port}/ (Ctrl-C to stop)", flush=True)

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..config import SiteSettings
+from ..csp import content_security_policy
 from ..docs import storage_path
 from ..model import CatalogFile, DocsReport
 from ._catalog_index import catalog_pages, facet_counts, row_shards
@@ -60,14 +61,16 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "site_templates"
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+def _environment(csp: str) -> jinja2.Environment:
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,
         lstrip_blocks=False,
     )
+    env.globals["csp"] = csp
+    return env
 
 
 def _root(page_dir: str) -> str:
@@ -100,6 +103,7 @@ def build_site(
     docs_report: DocsReport | None = None,
     published_docs: dict[str, str] | None = None,
     catalog_file: Path | None = None,
+    allowed_hosts: tuple[str, ...] = (),
 ) -> SiteResult:
     """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
     the bucket by repositories (``published_docs``: storage path → build time), are
@@ -113,11 +117,12 @@ def build_site(
         docs_sites.setdefault(path, DocsSite(path, "", built))
     _attach_docs(model, docs_sites, docs_report or DocsReport())
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
-    inputs = _inputs_digest(settings)
+    csp = content_security_policy(allowed_hosts)
+    inputs = _inputs_digest(settings, csp)
     changed, dirty = _changed_times(model, cache_dir, now, inputs)
     radius = max(settings.graph_depth, 2)
     dirty = _within(model, dirty, radius) if dirty is not None else set(model.entities)
-    env = _environment()
+    env = _environment(csp)
     result = SiteResult()
     writer = SiteWriter(out)
     site_title = settings.title
@@ -139,6 +144,7 @@ def build_site(
         writer.keep(entity_page(key))
     result.pages += len(clean)
     _SHARED.update(
+        csp=csp,
         model=model,
         settings=settings,
         changed=changed,
@@ -288,7 +294,7 @@ def _render_batch(keys: list[str]) -> _BatchResult:
     settings: SiteSettings = _SHARED["settings"]
     changed: dict[str, str] = _SHARED["changed"]
     out: Path = _SHARED["out"]
-    env = _environment()
+    env = _environment(_SHARED["csp"])
     writer = SiteWriter(out)
     views = {}
     graphs: dict[str, Graph] = {}
@@ -335,9 +341,9 @@ def _diagram_section(svg: str) -> Section:
     return Section("System diagram", graph=Markup(svg))
 
 
-def _inputs_digest(settings: SiteSettings) -> str:
+def _inputs_digest(settings: SiteSettings, csp: str) -> str:
     """What every page depends on besides data: templates, settings, this version."""
-    digest = hashlib.sha256(f"{__version__}\n{settings.model_dump_json()}".encode())
+    digest = hashlib.sha256(f"{__version__}\n{settings.model_dump_json()}\n{csp}".encode())
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(templates_dir()).as_posix().encode())
