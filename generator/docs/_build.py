@@ -289,7 +289,7 @@ def _build_site(job: _Job) -> SiteOutcome:
     except DocsConfigError as exc:
         return failed(exc.rule, str(exc))
     except DocsTreeError as exc:
-        return failed("docs/too-large", str(exc))
+        return failed(exc.rule, str(exc))
     except MemoryError:
         raise  # the worker reports it, and is replaced
     except RecursionError:

@@ -36,7 +36,12 @@ _CHUNK = 1 << 20
 
 
 class DocsTreeError(Exception):
-    """The tree cannot be built at all (too many files, too large); the message says why."""
+    """The tree cannot be built at all (too many files, too large, its folder unreadable);
+    the message says why."""
+
+    def __init__(self, message: str, rule: str = "docs/too-large") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,11 @@ def walk_docs_tree(
             with os.scandir(folder) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
-            tree.refused.append((rel or ".", f"the folder cannot be read ({exc.strerror})"))
+            if not rel:
+                raise DocsTreeError(
+                    f"the docs folder cannot be read ({exc.strerror})", "docs/unreadable"
+                ) from None
+            tree.refused.append((rel, f"the folder cannot be read ({exc.strerror})"))
             continue
         files: list[tuple[str, Path, int]] = []
         folders: list[tuple[Path, str, frozenset[Path]]] = []

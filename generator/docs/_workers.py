@@ -30,6 +30,7 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 FailureKind = Literal["timeout", "memory", "crashed"]
+_START_GRACE = 60.0
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,9 @@ def run_isolated(
             for worker in pool:
                 if worker.job is None and pending:
                     worker.job = pending.popleft()
-                    worker.deadline = time.monotonic() + limits.seconds
+                    # Until the worker says it started the job (it may still be importing
+                    # what builds need), the clock is generous; then it is the limit.
+                    worker.deadline = time.monotonic() + limits.seconds + _START_GRACE
                     with contextlib.suppress(OSError):  # a dead worker shows as crashed below
                         worker.conn.send(worker.job)
             busy = [w for w in pool if w.job is not None]
@@ -128,6 +131,9 @@ def _check(worker: _Worker, ready: set[Any], limits: JobLimits) -> tuple[Any, bo
             status, value = worker.conn.recv()
         except (EOFError, OSError):
             status, value = "crashed", None
+        if status == "started":
+            worker.deadline = time.monotonic() + limits.seconds
+            return None, False
         if status == "ok":
             return value, False
         if status == "memory":
@@ -196,6 +202,7 @@ def _serve(
             job = conn.recv()
             if job is None:
                 return
+            conn.send(("started", None))
             try:
                 conn.send(("ok", fn(job)))
             except MemoryError:
