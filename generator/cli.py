@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib
 import json
 import os
@@ -19,12 +20,13 @@ from . import __version__
 from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
 from .csp import content_security_policy
-from .docs import published_sites, read_docs_report, run_docs_stage
+from .docs import published_sites, run_docs_stage
 from .model import CatalogFile, DocsReport, EntitySource, Finding, descriptor_json_schema
 from .publish import sync_folder
 from .serve import serve_folder
 from .site import build_site
 from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
+from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
 
@@ -93,7 +95,25 @@ def _progress(label: str) -> Iterator[Any]:
         yield advance
 
 
-@click.group()
+class _Commands(click.Group):
+    """Errors of the machine a build runs on, said once, as what to do."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except WorkspaceBusy as exc:
+            raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            where = f" while writing {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"the disk is full{where}. Nothing published before was changed; free some "
+                "space and build again (it goes on from what this build finished)."
+            ) from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="backlot")
 def main() -> None:
     """Backlot: a developer portal without a server.
@@ -132,7 +152,9 @@ def catalog(
     Without either, the bundled example organisation is used.
     """
     config = _load_settings(config_path, path, cache_dir)
-    _run_catalog(config, output or config.cache_dir / "catalog.json")
+    workspace = Workspace(config.cache_dir, config.output)
+    with workspace.locked("catalog", output=False):
+        _run_catalog(config, output or workspace.catalog)
 
 
 def _run_catalog(config: BacklotConfig, out: Path) -> CatalogFile:
@@ -166,14 +188,18 @@ def site(
 ) -> None:
     """The site stage alone: render catalog.json into a folder of HTML."""
     config = _load_settings(config_path, None, cache_dir)
-    source = catalog_path or config.cache_dir / "catalog.json"
-    try:
-        catalog_file = CatalogFile.read(source)
-    except FileNotFoundError:
-        raise click.ClickException(f"{source}: no catalog; run 'backlot catalog' first") from None
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
-    _run_site(config, catalog_file, output or config.output, source)
+    workspace = Workspace(config.cache_dir, output or config.output)
+    source = catalog_path or workspace.catalog
+    with workspace.locked("site"):
+        try:
+            catalog_file = CatalogFile.read(source)
+        except FileNotFoundError:
+            raise click.ClickException(
+                f"{source}: no catalog; run 'backlot catalog' first"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
+        _run_site(config, catalog_file, workspace.output, source)
 
 
 def _run_site(
@@ -195,7 +221,9 @@ def _run_site(
             config.cache_dir,
             config.site,
             progress=(lambda n: advance("entity pages", n)) if advance else None,
-            docs_report=read_docs_report(config.cache_dir) if published is None else None,
+            docs_report=DocsReport.read(Workspace(config.cache_dir, out).docs_report)
+            if published is None
+            else None,
             published_docs=published,
             catalog_file=source,
             allowed_hosts=config.security.allowed_hosts,
@@ -227,14 +255,14 @@ def build(
     backlot.yaml, else the bundled example organisation.
     """
     config = _load_settings(config_path, path, cache_dir)
-    out = output or config.output
-    catalog_path = config.cache_dir / "catalog.json"
-    catalog_file = _run_catalog(config, catalog_path)
-    if config.docs.builder == "local":
-        _run_docs(config, catalog_file, out / "docs")
-    else:
-        click.echo("docs: builder is external; repositories publish their own TechDocs")
-    _run_site(config, catalog_file, out, catalog_path)
+    workspace = Workspace(config.cache_dir, output or config.output)
+    with workspace.locked("build"):
+        catalog_file = _run_catalog(config, workspace.catalog)
+        if config.docs.builder == "local":
+            _run_docs(config, catalog_file, workspace.output / "docs")
+        else:
+            click.echo("docs: builder is external; repositories publish their own TechDocs")
+        _run_site(config, catalog_file, workspace.output, workspace.catalog)
 
 
 @main.group()
@@ -262,8 +290,10 @@ def docs_build(
     A site whose inputs did not change is not built again.
     """
     config = _load_settings(config_path, path, cache_dir)
-    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
-    report = _run_docs(config, catalog_file, output or config.output / "docs")
+    workspace = Workspace(config.cache_dir, output or config.output / "docs")
+    with workspace.locked("docs build"):
+        catalog_file = _run_catalog(config, workspace.catalog)
+        report = _run_docs(config, catalog_file, workspace.output)
     if report.failed():
         sys.exit(1)
 
@@ -305,11 +335,18 @@ def docs_publish(
     if storage.prefix and not storage.prefix.endswith("/"):
         storage = storage.model_copy(update={"prefix": storage.prefix + "/"})
     config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
-    catalog_file = _run_catalog(config, config.cache_dir / "catalog.json")
-    built = config.cache_dir / "docs-publish"
-    report = _run_docs(config, catalog_file, built, publisher=_publisher())
+    workspace = Workspace(config.cache_dir, config.cache_dir / "docs-publish")
+    with workspace.locked("docs publish", output=False):
+        catalog_file = _run_catalog(config, workspace.catalog)
+        built = workspace.docs_publish
+        report = _run_docs(config, catalog_file, built, publisher=_publisher())
+        _upload_sites(config, report, built, target_bucket)
+    sys.exit(1 if report.failed() else 0)
+
+
+def _upload_sites(config: BacklotConfig, report: DocsReport, built: Path, bucket: str) -> None:
+    storage = config.docs.storage
     client = _s3_client(config)
-    failed = bool(report.failed())
     for ref, site in sorted(report.sites.items()):
         if site.status == "failed":
             continue
@@ -317,15 +354,14 @@ def docs_publish(
         synced = sync_folder(
             client,
             built / site.storage_path,
-            target_bucket,
+            bucket,
             key_prefix,
             last=["techdocs_metadata.json"],
         )
         click.echo(
-            f"{ref} → s3://{target_bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
+            f"{ref} → s3://{bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
             f"{synced.unchanged} unchanged, {len(synced.deleted)} deleted"
         )
-    sys.exit(1 if failed else 0)
 
 
 def _publisher() -> str | None:
@@ -360,8 +396,9 @@ def _run_docs(
             progress=(lambda site: advance(site.entity_ref)) if advance else None,
         )
     failed = report.failed()
+    total = len(report.sites) + len(report.unresolved)
     click.echo(
-        f"docs: {len(report.sites)} sites → {out}: {report.count('built')} built, "
+        f"docs: {total} entities with docs → {out}: {report.count('built')} built, "
         f"{report.count('unchanged')} unchanged, {len(failed)} failed"
     )
     for ref, problem in failed.items():
@@ -371,7 +408,8 @@ def _run_docs(
         click.echo(f"  warning: {ref}: {warning.format_text()}")
     if len(warned) > 20:
         click.echo(
-            f"  … and {len(warned) - 20} more warnings in {config.cache_dir}/docs-report.json"
+            f"  … and {len(warned) - 20} more warnings in "
+            f"{Workspace(config.cache_dir, out).docs_report}"
         )
     return report
 

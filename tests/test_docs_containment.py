@@ -216,7 +216,7 @@ def test_workers_that_crash_hang_or_run_out_of_memory_fail_only_their_job() -> N
     """The worker pool itself, with real processes and a real address-space limit."""
     script = """
 import os, signal, time
-from generator.docs._workers import Failure, JobLimits, run_isolated
+from generator.workers import Failure, JobLimits, run_isolated
 
 def job(name):
     if name == "hang":

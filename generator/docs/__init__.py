@@ -4,7 +4,7 @@ from ._build import METADATA_FILE, DocsBuildResult, SiteOutcome, build_docs, rep
 from ._mkdocs_config import DocsConfigError
 from ._published import published_sites
 from ._sources import DocsSource, find_docs_sources, storage_path
-from ._stage import read_docs_report, run_docs_stage
+from ._stage import run_docs_stage
 
 __all__ = [
     "METADATA_FILE",
@@ -15,7 +15,6 @@ __all__ = [
     "build_docs",
     "find_docs_sources",
     "published_sites",
-    "read_docs_report",
     "repository_identity",
     "run_docs_stage",
     "storage_path",

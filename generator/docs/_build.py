@@ -33,12 +33,13 @@ from ..config import DocsSettings
 from ..csp import content_security_policy
 from ..model import DocsProblem, SiteStatus
 from ..sources import Repository, RepositoryError
+from ..workers import Failure, JobLimits, run_isolated
+from ..workspace import Workspace
 from . import _contain as contain
 from . import _speedups as speedups
 from ._mkdocs_config import MAX_CONFIG_BYTES, DocsConfigError, check_links, read_mkdocs_config
 from ._sources import DocsSource
 from ._tree import DocsTreeError, TreeLimits, hash_repository_files, walk_docs_tree
-from ._workers import Failure, JobLimits, run_isolated
 
 __all__ = [
     "METADATA_FILE",
@@ -133,16 +134,15 @@ def build_docs(
 
     ``portal_root``: the portal's root relative to a docs site's root, for the header link
     back to the entity page (None when the docs are published without a portal).
-    ``scratch``: where sites are built before they are swapped in (default: below
-    ``cache_dir``); it must be on the same file system as ``out``. ``publisher``: the
+    ``scratch``: where sites are built before they are swapped in (default: the
+    workspace's, on the same file system as ``out``). ``publisher``: the
     repository publishing the sites, for their metadata (default: each site's own).
     ``isolate=False`` builds in this process, without limits: for profiling only.
     """
     settings = settings or DocsSettings()
     out = out.resolve()  # MkDocs resolves a relative site_dir against mkdocs.yml's folder
     out.mkdir(parents=True, exist_ok=True)
-    scratch = (scratch or cache_dir / "tmp" / "docs").resolve()
-    scratch.mkdir(parents=True, exist_ok=True)
+    scratch = (scratch or Workspace(cache_dir, out).scratch_for(out)).resolve()
     state_path = cache_dir / STATE_FILE
     state = _load_state(state_path)
     fingerprint = _builder_fingerprint()
@@ -355,7 +355,13 @@ def _check_and_build(job: _Job, started: float) -> SiteOutcome:
                 snippets=previous.snippets,
                 seconds=time.perf_counter() - started,
             )
-    containment = contain.Containment(repository, tree, job.allowed_hosts)
+    theme = safe.values["theme"]
+    containment = contain.Containment(
+        repository,
+        tree,
+        job.allowed_hosts,
+        theme_paths={k: theme[k] for k in ("logo", "favicon") if isinstance(theme.get(k), str)},
+    )
     for relpath, why in tree.refused:
         containment.warn("docs/unreadable", f"left out: {why}", relpath)
     warnings = _mkdocs_build(job, safe.values, config_path, containment)

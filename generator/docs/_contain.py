@@ -25,6 +25,7 @@ import importlib
 import os
 import posixpath
 import stat
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,8 @@ class Containment:
     repository: Repository
     tree: DocsTree
     allowed_hosts: tuple[str, ...] = ()
+    # theme.logo / theme.favicon as the repository set them (not the theme's defaults)
+    theme_paths: dict[str, str] = field(default_factory=dict)
     warnings: list[DocsProblem] = field(default_factory=list)
     snippets: set[str] = field(default_factory=set)  # repository-relative paths read
     pages: int = 0
@@ -125,7 +128,6 @@ def _files_from_tree(original: Any) -> Any:
         files: list[Any] = []
         conflicts: list[tuple[Any, Any]] = []
         by_dest: dict[str, Any] = {}
-        refused_css: set[str] = set()
         for item in containment.tree.files:
             file = files_module.File(
                 item.relpath, config["docs_dir"], config["site_dir"], config["use_directory_urls"]
@@ -146,8 +148,6 @@ def _files_from_tree(original: Any) -> Any:
                     )
                     continue
                 if not _allowed_static(containment, file, item.real):
-                    if item.relpath.lower().endswith(".css"):
-                        refused_css.add(item.relpath)
                     continue
             # A README.md beside an index.md: MkDocs keeps the index (and warns).
             previous = by_dest.setdefault(file.dest_uri, file)
@@ -163,11 +163,37 @@ def _files_from_tree(original: Any) -> Any:
                 )
             with contextlib.suppress(ValueError):
                 files.remove(loser)
-        if refused_css and config.get("extra_css"):
-            config["extra_css"] = [c for c in config["extra_css"] if c not in refused_css]
+        _keep_existing(config, files, containment, shadowed)
         return files_module.Files(files)
 
     return get_files
+
+
+def _keep_existing(
+    config: Any, files: list[Any], containment: Containment, theme_files: frozenset[str]
+) -> None:
+    """Stylesheets, the logo and the favicon that mkdocs.yml names must be files of the
+    site (left out otherwise, as a refused stylesheet is): a link to nothing is a request
+    that fails on every page."""
+    published = {urllib.parse.unquote(f.src_uri) for f in files if f.inclusion.is_included()}
+    kept = []
+    for path in config.get("extra_css") or []:
+        if urllib.parse.unquote(path) in published:
+            kept.append(path)
+        else:
+            containment.warn(
+                "docs/setting-refused",
+                f"extra_css: {path[:80]!r} is not a file of the docs; left out",
+            )
+    config["extra_css"] = kept
+    for key, path in containment.theme_paths.items():
+        name = urllib.parse.unquote(path)
+        if name not in published and name.lower() not in theme_files:
+            containment.warn(
+                "docs/setting-refused",
+                f"theme.{key}: {path[:80]!r} is not a file of the docs; left out",
+            )
+            config.theme[key] = None
 
 
 def _theme_listing(dirs: tuple[str, ...]) -> frozenset[str]:

@@ -10,12 +10,11 @@ from pathlib import Path
 from ..config import DocsSettings
 from ..model import CatalogFile, DocsReport, SiteReport
 from ..sources import Repository
+from ..workspace import Workspace
 from ._build import METADATA_FILE, SiteOutcome, build_docs
 from ._sources import find_docs_sources
 
-__all__ = ["REPORT_FILE", "read_docs_report", "remove_stale_sites", "run_docs_stage"]
-
-REPORT_FILE = "docs-report.json"
+__all__ = ["remove_stale_sites", "run_docs_stage"]
 
 
 def run_docs_stage(
@@ -57,12 +56,8 @@ def run_docs_stage(
         },
         unresolved=problems,
     )
-    report.write(cache_dir / REPORT_FILE)
+    report.write(Workspace(cache_dir, out).docs_report)
     return report
-
-
-def read_docs_report(cache_dir: Path) -> DocsReport:
-    return DocsReport.read(cache_dir / REPORT_FILE)
 
 
 def remove_stale_sites(out: Path, current: set[str]) -> list[str]:
@@ -73,7 +68,7 @@ def remove_stale_sites(out: Path, current: set[str]) -> list[str]:
     for metadata in sorted(out.glob(f"*/*/*/{METADATA_FILE}")):
         site = metadata.parent
         path = site.relative_to(out).as_posix()
-        if path in current or site.is_symlink():
+        if path in current or site.is_symlink() or path.startswith("."):
             continue
         try:
             data = json.loads(metadata.read_text("utf-8"))

@@ -312,8 +312,30 @@ def _icon_entry(name: Any, icon: Any, what: str, settings: ThemeSettings) -> boo
 
 
 def _nav(value: Any, settings: ThemeSettings) -> Any:
-    """Titles escaped; each target a page of the docs or an http(s) link."""
-    return _clean_tree(value, settings, "nav", _nav_target)
+    """Titles escaped; each target a page of the docs or an http(s) link. An entry whose
+    target is not is left out whole (an empty one would be a broken link)."""
+    if not isinstance(value, list):
+        settings.drop("nav", "must be a list")
+        return []
+    entries: list[Any] = []
+    for item in value:
+        if isinstance(item, str):
+            target = _nav_target(item, settings, "nav")
+            if target is not None:
+                entries.append(target)
+        elif isinstance(item, dict) and len(item) == 1:
+            title, target = next(iter(item.items()))
+            if isinstance(target, list):
+                entries.append({html.escape(str(title)): _nav(target, settings)})
+            elif isinstance(target, str):
+                cleaned = _nav_target(target, settings, "nav")
+                if cleaned is not None:
+                    entries.append({html.escape(str(title)): cleaned})
+            else:
+                settings.drop("nav", f"entry {str(title)[:60]!r} has no page or link")
+        else:
+            settings.drop("nav", f"entry {str(item)[:60]!r} is not understood")
+    return entries
 
 
 def _nav_target(value: str, settings: ThemeSettings, what: str) -> str | None:
@@ -359,10 +381,11 @@ def _entries(
         return []
     entries = []
     for item in value:
-        cleaned = clean(item, settings, what) if isinstance(item, dict) else None
-        if cleaned is None:
-            settings.drop(what, f"entry {str(item)[:60]!r} is not understood")
-        else:
+        if not isinstance(item, dict):
+            settings.drop(what, f"entry {str(item)[:60]!r} is not a mapping")
+            continue
+        cleaned = clean(item, settings, what)
+        if cleaned is not None:
             entries.append(cleaned)
     return entries
 
@@ -370,8 +393,12 @@ def _entries(
 def _social(item: dict[str, Any], settings: ThemeSettings, what: str) -> dict[str, Any] | None:
     icon, link = item.get("icon"), item.get("link")
     if not (isinstance(icon, str) and icon_exists(icon)):
+        settings.drop(f"{what}.icon", f"{str(icon)[:60]!r} is not an icon Material has")
         return None
-    href = _link(link, settings, f"{what}.link") if isinstance(link, str) else None
+    if not isinstance(link, str):
+        settings.drop(f"{what}.link", "missing")
+        return None
+    href = _link(link, settings, f"{what}.link")
     if href is None:
         return None
     entry = {"icon": icon, "link": href}
@@ -383,6 +410,7 @@ def _social(item: dict[str, Any], settings: ThemeSettings, what: str) -> dict[st
 def _alternate(item: dict[str, Any], settings: ThemeSettings, what: str) -> dict[str, Any] | None:
     name, link, lang = item.get("name"), item.get("link"), item.get("lang")
     if not (isinstance(name, str) and isinstance(link, str)):
+        settings.drop(what, "an entry needs a name and a link")
         return None
     href = _link(link, settings, f"{what}.link")
     if href is None:
@@ -390,6 +418,8 @@ def _alternate(item: dict[str, Any], settings: ThemeSettings, what: str) -> dict
     entry = {"name": html.escape(name), "link": href}
     if isinstance(lang, str) and _LANGUAGE.fullmatch(lang):
         entry["lang"] = lang
+    elif lang is not None:
+        settings.drop(f"{what}.lang", f"{str(lang)[:40]!r} is not a language code")
     return entry
 
 

@@ -12,6 +12,7 @@ import io
 import json
 import multiprocessing
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,8 @@ from ..config import SiteSettings
 from ..csp import content_security_policy
 from ..docs import storage_path
 from ..model import CatalogFile, DocsReport
+from ..workers import die_with_parent
+from ..workspace import Workspace
 from ._catalog_index import catalog_pages, facet_counts, row_shards
 from ._docs_index import DocsSite, read_docs_sites
 from ._model import SiteModel
@@ -119,12 +122,23 @@ def build_site(
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
     csp = content_security_policy(allowed_hosts)
     inputs = _inputs_digest(settings, csp)
-    changed, dirty = _changed_times(model, cache_dir, now, inputs)
+    workspace = Workspace(cache_dir, out)
+    changed, seeds, state = _changed_times(model, workspace.site_state, now, inputs)
     radius = max(settings.graph_depth, 2)
-    dirty = _within(model, dirty, radius) if dirty is not None else set(model.entities)
+    dirty = _within(model, seeds, radius) if seeds is not None else set(model.entities)
+    # Before any page is written: which pages this build renews. A build killed halfway
+    # leaves this behind, and the next one renders those pages again.
+    _dump_json(
+        workspace.site_state,
+        {
+            **_load_json(workspace.site_state),
+            "pending": sorted(dirty) if seeds is not None else "all",
+        },
+    )
+    scratch = workspace.scratch_for(out)
     env = _environment(csp)
     result = SiteResult()
-    writer = SiteWriter(out)
+    writer = SiteWriter(out, scratch, workspace.site_journal)
     site_title = settings.title
     repositories = len({s.repository for s in catalog.sources.values()})
     # No time here: list pages must stay byte-identical until their own content changes.
@@ -149,6 +163,8 @@ def build_site(
         settings=settings,
         changed=changed,
         out=out,
+        scratch=scratch,
+        journal=workspace.site_journal,
         cache_dir=cache_dir,
         title=site_title,
     )
@@ -265,7 +281,11 @@ def build_site(
                 asset.read_bytes(),
             )
 
-    writer.stats.removed = remove_stale(out, cache_dir / "site-files.json", writer.stats.files)
+    writer.stats.removed = remove_stale(
+        out, workspace.site_manifest, workspace.site_journal, writer.stats.files
+    )
+    # Last: the state that says these pages are done.
+    _dump_json(workspace.site_state, state)
     result.stats = writer.stats
     return result
 
@@ -284,7 +304,9 @@ def _entity_batches(keys: list[str], workers: int | None) -> Iterator[_BatchResu
         yield from map(_render_batch, batches)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=die_with_parent
+    ) as pool:
         yield from pool.map(_render_batch, batches)
 
 
@@ -295,7 +317,7 @@ def _render_batch(keys: list[str]) -> _BatchResult:
     changed: dict[str, str] = _SHARED["changed"]
     out: Path = _SHARED["out"]
     env = _environment(_SHARED["csp"])
-    writer = SiteWriter(out)
+    writer = SiteWriter(out, _SHARED["scratch"], _SHARED["journal"])
     views = {}
     graphs: dict[str, Graph] = {}
     extra_graphs: dict[str, Graph] = {}
@@ -352,11 +374,12 @@ def _inputs_digest(settings: SiteSettings, csp: str) -> str:
 
 
 def _changed_times(
-    model: SiteModel, cache_dir: Path, now: datetime, inputs: str
-) -> tuple[dict[str, str], set[str] | None]:
+    model: SiteModel, path: Path, now: datetime, inputs: str
+) -> tuple[dict[str, str], set[str] | None, dict[str, Any]]:
     """When each entity's own data last changed, remembered across builds by content hash;
-    and the entities that changed, appeared or disappeared since (None: everything)."""
-    path = cache_dir / "site-state.json"
+    the entities that changed, appeared or disappeared since (None: everything), counting
+    the pages a build that did not finish may have left half-renewed; and the state to
+    record once this build's pages are written."""
     previous = _load_json(path)
     before_entities = previous.get("entities")
     before: dict[str, Any] = before_entities if isinstance(before_entities, dict) else {}
@@ -374,8 +397,12 @@ def _changed_times(
         state[key] = [digest, when]
         changed[key] = when
     dirty.update(key for key in before if key not in model.entities)
-    _dump_json(path, {"inputs": inputs, "entities": state})
-    return changed, dirty if previous.get("inputs") == inputs else None
+    pending = previous.get("pending")
+    if previous.get("inputs") != inputs or pending == "all":
+        return changed, None, {"inputs": inputs, "entities": state}
+    if isinstance(pending, list):
+        dirty.update(key for key in pending if isinstance(key, str))
+    return changed, dirty, {"inputs": inputs, "entities": state}
 
 
 def _within(model: SiteModel, seeds: set[str], radius: int) -> set[str]:
@@ -489,6 +516,7 @@ def _load_json(path: Path) -> dict[str, Any]:
 
 def _dump_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True), "utf-8")
-    partial.replace(path)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, separators=(",", ":"), sort_keys=True)
+    os.replace(partial, path)

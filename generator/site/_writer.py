@@ -2,6 +2,12 @@
 
 Unchanged files keep their mtime, so publishing later uploads only what changed. Files a
 previous build wrote and this one did not are removed; nothing else in the folder is.
+
+A build can be killed at any point (a CI job cancelled, a machine lost). Files are written
+in the scratch space outside the output and renamed into place, so a reader never sees
+half a page and no temporary file is ever left in what gets published. A file that did
+not exist before is first noted in a journal, so if the build dies before it records its
+manifest, the next build still knows the file is its own to remove.
 """
 
 from __future__ import annotations
@@ -10,11 +16,12 @@ import filecmp
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SiteWriter", "WriteStats"]
+__all__ = ["SiteWriter", "WriteStats", "remove_stale"]
 
 
 @dataclass
@@ -31,8 +38,10 @@ class WriteStats:
 
 
 class SiteWriter:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, scratch: Path, journal: Path) -> None:
         self.out = out
+        self.scratch = scratch
+        self.journal = journal
         self.stats = WriteStats()
 
     def write(self, relpath: str, content: str | bytes) -> None:
@@ -44,10 +53,15 @@ class SiteWriter:
                 self.stats.unchanged += 1
                 return
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(data)
-        os.replace(partial, path)
+            self._note_new(relpath, path)
+        fd, temporary = tempfile.mkstemp(prefix="page-", dir=self.scratch)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         self.stats.written += 1
 
     def copy(self, relpath: str, source: Path) -> None:
@@ -57,10 +71,16 @@ class SiteWriter:
         if path.is_file() and filecmp.cmp(source, path, shallow=False):
             self.stats.unchanged += 1
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, path)
+        if not path.exists():
+            self._note_new(relpath, path)
+        fd, temporary = tempfile.mkstemp(prefix="copy-", dir=self.scratch)
+        os.close(fd)
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
         self.stats.written += 1
 
     def keep(self, relpath: str) -> None:
@@ -68,33 +88,66 @@ class SiteWriter:
         self.stats.files.add(relpath)
         self.stats.unchanged += 1
 
+    def _note_new(self, relpath: str, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One short append per new file; O_APPEND keeps lines whole across worker processes.
+        line = json.dumps([str(self.out.resolve()), relpath]) + "\n"
+        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
 
-def remove_stale(out: Path, manifest: Path, produced: Iterable[str]) -> int:
-    """Delete what the last build into ``out`` wrote and this one did not; record this one."""
+
+def remove_stale(out: Path, manifest: Path, journal: Path, produced: Iterable[str]) -> int:
+    """Delete what earlier builds into ``out`` wrote (their manifest, and the journal of a
+    build that did not finish) and this one did not; record this one."""
     produced = sorted(set(produced))
     removed = 0
     try:
         previous = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         previous = {}
-    if previous.get("out") == str(out.resolve()):
-        keep = set(produced)
-        for relpath in previous.get("files", []):
-            if (
-                relpath in keep
-                or not isinstance(relpath, str)
-                or relpath.startswith("/")
-                or ".." in relpath.split("/")
-            ):
-                continue  # only relative paths inside ``out`` are ours to delete
-            path = out / relpath
-            if path.is_file():
-                path.unlink()
-                removed += 1
-                _prune_empty(path.parent, out)
+    ours = previous.get("files", []) if previous.get("out") == str(out.resolve()) else []
+    keep = set(produced)
+    for relpath in [*ours, *_journal(journal, out)]:
+        if (
+            relpath in keep
+            or not isinstance(relpath, str)
+            or relpath.startswith("/")
+            or ".." in relpath.split("/")
+        ):
+            continue  # only relative paths inside ``out`` are ours to delete
+        path = out / relpath
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed += 1
+            _prune_empty(path.parent, out)
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps({"out": str(out.resolve()), "files": produced}), "utf-8")
+    fd, temporary = tempfile.mkstemp(prefix=f".{manifest.name}.", dir=manifest.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"out": str(out.resolve()), "files": produced}, handle)
+    os.replace(temporary, manifest)
+    journal.unlink(missing_ok=True)
     return removed
+
+
+def _journal(journal: Path, out: Path) -> list[str]:
+    """The files an unfinished build into ``out`` created."""
+    try:
+        lines = journal.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    noted = []
+    where = str(out.resolve())
+    for line in lines:
+        try:
+            folder, relpath = json.loads(line)
+        except ValueError:
+            continue  # the last line of a killed build may be cut short
+        if folder == where:
+            noted.append(relpath)
+    return noted
 
 
 def _prune_empty(folder: Path, stop: Path) -> None:

@@ -297,7 +297,7 @@ class GuardedPage:
 
 
 SCRIPT_EVENTS = frozenset({"dialog", "request", "pageerror", "popup", "websocket", "crash"})
-ALL_EVENTS = SCRIPT_EVENTS | {"console", "http-status", "navigation", "download"}
+ALL_EVENTS = SCRIPT_EVENTS | {"console", "csp", "http-status", "navigation", "download"}
 
 
 def format_events(events: list[Event]) -> str:
@@ -365,6 +365,9 @@ def open_guarded_page(
     def on_console(message: Any) -> None:
         if message.type == "error":
             guard.record("console", message.text)
+            # Chromium reports what a page's Content-Security-Policy blocked on the console.
+            if "Content Security Policy" in message.text:
+                guard.record("csp", message.text)
 
     def watch(target: Any, popup: bool) -> None:
         target.on("dialog", on_dialog)

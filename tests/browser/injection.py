@@ -7,12 +7,17 @@ Every payload carries a unique marker ``BLX-<where>``; if it ran, it would call 
 link to it but must never request it by itself.
 
 ``write_injection_org(root)`` writes the folder of repositories and returns the entities it
-holds, so that tests can check that each one has its page.
+holds, so that tests can check that each one has its page. One repository, ``hostile-docs``,
+also has TechDocs: a ``mkdocs.yml`` with a payload in every setting the theme prints, pages
+that try to take the theme's ids (DOM clobbering) and load from other hosts, and static
+files that would run on the portal's origin (HTML, XHTML, scripts, an SVG with scripts, a
+file named like the theme's own bundle) or load from elsewhere (CSS with ``@import``).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -439,6 +444,15 @@ REPOSITORIES: dict[str, list[dict[str, Any]]] = {
             tags=["hostile"],
         )
     ],
+    "hostile-docs": [
+        entity(
+            "Component",
+            "hostile-docs",
+            {"type": "documentation", "lifecycle": "production", "owner": "hostile-team"},
+            title=title("docs-entity"),
+            annotations={"backstage.io/techdocs-ref": "dir:."},
+        )
+    ],
     # Names at the edge of the rules; two entities that differ only in their namespace.
     "edge-names": [
         entity(
@@ -512,6 +526,142 @@ class EntityId:
         return f"catalog/{self.namespace}/{self.kind}/{self.name}/index.html".lower()
 
 
+def attr_breakout(where: str, prefix: str = "x") -> str:
+    """A value that ends the attribute it is printed in, then adds an image that alerts."""
+    return f'{prefix}"><img src=x onerror={alert(where)}>'
+
+
+HOSTILE_MKDOCS: dict[str, Any] = {
+    "site_name": title("docs-site-name"),
+    "site_description": img("docs-site-description"),
+    "site_author": img("docs-author"),
+    "site_url": attr_breakout("docs-site-url", "https://docs.example.com/"),
+    "repo_url": attr_breakout("docs-repo-url", "https://github.com/acme/docs"),
+    "repo_name": script("docs-repo-name"),
+    "edit_uri": attr_breakout("docs-edit-uri", "edit/main/docs/"),
+    "copyright": (
+        f'<a href="javascript:{alert("docs-copyright-link")}">c</a> {img("docs-copyright")}'
+    ),
+    "extra_css": [
+        "good.css",
+        "import.css",
+        f"{SINK}{MARKER}extra-css.css",
+        f"//127.0.0.1:9/{MARKER}protocol-relative.css",
+        attr_breakout("docs-extra-css", "x.css"),
+    ],
+    "theme": {
+        "name": "material",
+        "favicon": f"{SINK}{MARKER}favicon.ico",
+        "logo": attr_breakout("docs-logo", "logo.png"),
+        "direction": attr_breakout("docs-direction", "rtl"),
+        "language": attr_breakout("docs-language", "en"),
+        "features": [attr_breakout("docs-feature", "navigation.tabs")],
+        "icon": {
+            "admonition": {
+                "note:1}</style>" + script("docs-admonition-key"): "material/pencil",
+                "tip": "material/../../../../etc/passwd",
+                "warning": "material/alert",
+            },
+            "repo": attr_breakout("docs-icon-repo", "fontawesome/brands/github"),
+        },
+    },
+    "extra": {
+        "analytics": {"provider": "google", "property": f"G-{MARKER}analytics"},
+        "consent": {"title": script("docs-consent"), "description": img("docs-consent-desc")},
+        "polyfills": [f"{SINK}{MARKER}polyfill.js"],
+        "scope": '/"+alert(1)+"',
+        "version": {"provider": "mike"},
+        "homepage": "javascript:" + alert("docs-homepage"),
+        "backlot_portal": f"{SINK}{MARKER}portal-link",
+        "alternate": [
+            {
+                "name": script("docs-alternate"),
+                "link": "javascript:" + alert("docs-alternate-link"),
+                "lang": attr_breakout("docs-alternate-lang", "en"),
+            }
+        ],
+        "social": [
+            {
+                "icon": "fontawesome/brands/github",
+                "link": "javascript:" + alert("docs-social"),
+                "name": script("docs-social-name"),
+            }
+        ],
+        "status": {"new": img("docs-status")},
+    },
+    "nav": [{script("docs-nav-title"): "index.md"}, {"Evil": "javascript:" + alert("docs-nav")}],
+    "markdown_extensions": [{"toc": {"permalink": img("docs-permalink")}}],
+}
+
+HOSTILE_SVG = f"""<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     onload="{alert("docs-svg-onload")}" width="40" height="40">
+  <script>{alert("docs-svg-script")}</script>
+  <style>@import url({SINK}{MARKER}svg-import.css); rect {{ fill: green }}</style>
+  <rect width="40" height="40" fill="url({SINK}{MARKER}svg-fill#g)"/>
+  <image href="{SINK}{MARKER}svg-image.png" width="1" height="1"/>
+  <use xlink:href="{SINK}{MARKER}svg-use.svg#x"/>
+  <a href="javascript:{alert("docs-svg-link")}"><text x="2" y="20">link</text></a>
+  <foreignObject width="40" height="40"><body xmlns="http://www.w3.org/1999/xhtml">
+    <img src="x" onerror="{alert("docs-svg-foreign")}"/></body></foreignObject>
+  <circle cx="20" cy="20" r="5" fill="blue"/>
+</svg>
+"""
+
+# The smallest valid PNG (1 by 1, transparent).
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+HOSTILE_PAGE = f"""---
+title: {json.dumps(title("docs-front-title"))}
+description: {json.dumps(attr_breakout("docs-front-description"))}
+template: ../../../../evil.html
+icon: ../../../etc/passwd
+hide: navigation
+---
+
+{markdown("docs-page")}
+
+Taking the theme's ids:
+
+<div id="__config">{{"base": "{SINK}{MARKER}clobber-config", "features": []}}</div>
+<input id="__drawer" name="__search"><a id="__md_scope" name="__md_get">clobber</a>
+<span id="__palette_0"></span><span id="__nav_1"></span>
+
+Loading from elsewhere:
+
+![remote]({SINK}{MARKER}docs-remote-img.png)
+<img src="//127.0.0.1:9/{MARKER}docs-protocol-relative.png">
+<svg width="4" height="4"><rect width="4" height="4" fill="url({SINK}{MARKER}docs-fill#x)"/></svg>
+
+A local image and diagram, which stay: ![ok](ok.png) ![diagram](diagram.svg)
+
+--8<-- "README.md"
+"""
+
+DOCS_FILES: dict[str, dict[str, str | bytes]] = {
+    "hostile-docs": {
+        "mkdocs.yml": yaml.safe_dump(HOSTILE_MKDOCS, sort_keys=False, allow_unicode=True),
+        "docs/index.md": HOSTILE_PAGE,
+        "docs/other.md": f"# Other\n\n{script('docs-other')}\n",
+        "docs/evil.html": f"<!doctype html><script>{alert('docs-static-html')}</script>",
+        "docs/evil.xhtml": (
+            '<html xmlns="http://www.w3.org/1999/xhtml"><body><script>'
+            f"{alert('docs-static-xhtml')}</script></body></html>"
+        ),
+        "docs/evil.js": f"{alert('docs-static-js')}\n",
+        "docs/data.xml": f"<?xml-stylesheet href='{SINK}{MARKER}xsl'?><x/>",
+        "docs/diagram.svg": HOSTILE_SVG,
+        "docs/good.css": ".md-typeset .backlot-ok { background: url(ok.png) }\n",
+        "docs/import.css": f"@import url({SINK}{MARKER}css-import.css);\n",
+        "docs/escaped.css": f"a {{ background: u\\72l(//127.0.0.1:9/{MARKER}css-escape) }}\n",
+        "docs/ok.png": PNG,
+        "docs/assets/javascripts/bundle.d7400e89.min.js": f"{alert('docs-shadow-bundle')}\n",
+    }
+}
+
+
 def write_injection_org(root: Path) -> list[EntityId]:
     """Write the corpus as ``root/<repo>/catalog-info.yaml``; return its entities."""
     entities: list[EntityId] = []
@@ -520,6 +670,13 @@ def write_injection_org(root: Path) -> list[EntityId]:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "catalog-info.yaml").write_text(to_yaml(documents), encoding="utf-8")
         (folder / "README.md").write_text(f"# {repo}\n\n{script(f'readme-{repo}')}\n")
+        for relpath, content in DOCS_FILES.get(repo, {}).items():
+            path = folder / relpath
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
         for document in documents:
             metadata = document["metadata"]
             entities.append(
@@ -536,6 +693,9 @@ URL_ATTRIBUTES = frozenset(
 FRAMING_TAGS = frozenset({"iframe", "frame", "frameset", "object", "embed", "applet", "base"})
 EXECUTABLE_SCRIPT_TYPES = frozenset(
     {"", "text/javascript", "application/javascript", "module", "text/ecmascript"}
+)
+_FETCHED_LINKS = frozenset(
+    {"stylesheet", "icon", "preload", "prefetch", "modulepreload", "import", "manifest"}
 )
 _PAYLOAD_SCRIPT = re.compile(r"^\s*(?:alert|confirm|prompt|fetch)\s*\(", re.IGNORECASE)
 _STRIPPED = re.compile(r"[\t\n\r]")
@@ -617,7 +777,10 @@ class _Scanner(HTMLParser):
             content = attributes.get("content", "")
             if MARKER.lower() in content.lower() or "script:" in content.lower():
                 self._find(f"<meta http-equiv=refresh content={content[:120]!r}>: injected")
-        if tag == "link" and MARKER.lower() in attributes.get("href", "").lower():
+        # A <link> the browser fetches (a stylesheet, an icon, a preload); rel=canonical
+        # and friends only name a URL.
+        fetched = set(attributes.get("rel", "").lower().split()) & _FETCHED_LINKS
+        if tag == "link" and fetched and MARKER.lower() in attributes.get("href", "").lower():
             self._find(f"<link href={attributes['href'][:120]!r}>: an injected stylesheet")
         if tag in ("script", "style"):
             kind = attributes.get("type", "").strip().lower() if tag == "script" else ""

@@ -30,6 +30,8 @@ PAGES = {
     "console.html": "<script>console.error('BLX-guard-console')</script>",
     "popup.html": "<script>window.open('about:blank')</script>",
     "refresh.html": '<meta http-equiv="refresh" content="0; url=http://127.0.0.1:9/BLX-refresh">',
+    "csp.html": '<meta http-equiv="Content-Security-Policy" content="script-src \'self\'">'
+    "<script>alert('BLX-guard-csp')</script>",
 }
 
 
@@ -72,6 +74,7 @@ def test_a_clean_page_is_clean(handmade: str, guarded_page: GuardedPageFactory) 
         ("console.html", "console", "BLX-guard-console"),
         ("popup.html", "popup", "new window"),
         ("refresh.html", "request", "127.0.0.1:9/BLX-refresh"),
+        ("csp.html", "csp", "inline script"),
     ],
 )
 def test_the_guard_catches(

@@ -31,6 +31,7 @@ from .conftest import (
 )
 from .injection import (
     COMPONENT_LINKS,
+    DOCS_FILES,
     MARKER,
     REPOSITORIES,
     EntityId,
@@ -113,7 +114,8 @@ def visit_all(site: Path, base_url: str, guard: Any) -> list[str]:
     return pages
 
 
-FAILING = SCRIPT_EVENTS | {"dom", "http-status", "navigation", "download"}
+FAILING = SCRIPT_EVENTS | {"dom", "csp", "http-status", "navigation", "download"}
+DOCS_SITE = "docs/default/component/hostile-docs"
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -227,6 +229,12 @@ def test_no_injected_code_runs_in_chromium(
     guard = guarded_page(allowed_origin=base_url)
     pages = visit_all(injection_site, base_url, guard)
     assert len(pages) >= len(HOSTILE_TITLES)
+    assert f"{DOCS_SITE}/index.html" in pages
+    # Images of the docs, opened by their own URL: a document on the portal's origin.
+    images = sorted(p.relative_to(injection_site).as_posix() for p in injection_site.rglob("*.svg"))
+    assert f"{DOCS_SITE}/diagram.svg" in images
+    for relative in images:
+        guard.visit(base_url + relative, label=relative)
     failures = guard.problems(FAILING)
     if failures:
         context = [e for e in guard.events if e.kind == "console"]
@@ -332,6 +340,46 @@ def test_exercise_finds_code_that_runs_on_input(
     assert "BLX-select" in details and "127.0.0.1:9/BLX-q" in details, details
 
 
+def test_docs_publish_only_inert_static_files(injection_site: Path) -> None:
+    """Pages, scripts and XML from the repository's docs/ would run on the portal's origin;
+    a stylesheet that imports from elsewhere would load it; a file named like the theme's
+    bundle would replace it. None of them is published."""
+    site = injection_site / DOCS_SITE
+    for name in ("evil.html", "evil.xhtml", "evil.js", "data.xml", "import.css", "escaped.css"):
+        assert not (site / name).exists(), name
+    for name in ("ok.png", "good.css", "diagram.svg"):
+        assert (site / name).is_file(), name
+    bundle = (site / "assets/javascripts/bundle.d7400e89.min.js").read_text()
+    assert MARKER not in bundle and len(bundle) > 10_000  # Material's own
+    svg = (site / "diagram.svg").read_text()
+    for gone in ("<script", "onload", "foreignObject", "127.0.0.1:9", "javascript:"):
+        assert gone not in svg, gone
+    assert "<circle" in svg and "<rect" in svg
+
+
+def test_docs_content_cannot_take_the_themes_ids(
+    injection_site: Path, serve: Serve, guarded_page: GuardedPageFactory
+) -> None:
+    """DOM clobbering: the page's own ``<div id="__config">`` would replace the theme's
+    configuration, which Material reads with ``querySelector("#__config")``."""
+    base_url = serve(injection_site)
+    guard = guarded_page(allowed_origin=base_url)
+    guard.visit(f"{base_url}{DOCS_SITE}/")
+    found = guard.page.evaluate(
+        """() => ({
+            config: document.querySelectorAll('#__config').length,
+            configTag: document.querySelector('#__config').tagName,
+            drawer: document.querySelectorAll('#__drawer').length,
+            scope: typeof window.__md_scope === 'object' && window.__md_scope instanceof URL,
+            portal: document.querySelector('.backlot-portal-link').href,
+        })"""
+    )
+    assert found["config"] == 1 and found["configTag"] == "SCRIPT", found
+    assert found["drawer"] == 1 and found["scope"], found
+    assert found["portal"] == f"{base_url}catalog/default/component/hostile-docs/index.html"
+    guard.assert_clean(FAILING)
+
+
 def test_the_html_has_no_dangerous_url_or_live_injected_markup(injection_site: Path) -> None:
     findings = scan_site(injection_site)
     assert not findings, f"{len(findings)} finding(s):\n" + "\n".join(map(str, findings))
@@ -355,7 +403,15 @@ def test_hostile_titles_are_shown_as_text(injection_site: Path) -> None:
 def test_the_injection_portal_has_no_broken_link(injection_site: Path) -> None:
     """Edge names (dots, underscores, uppercase, 63 chars, namespaces) and unresolved refs."""
     report = check_site(injection_site)
-    assert not report.broken, report.summary()
+    # A broken link the repository's own Markdown wrote is its own (the payloads are meant
+    # to be odd URLs); every link the portal and the docs' theme make must work.
+    own = [
+        b
+        for b in report.broken
+        if b.page.startswith(f"{DOCS_SITE}/")
+        and b.url in DOCS_FILES["hostile-docs"]["docs/index.md"]
+    ]
+    assert [b for b in report.broken if b not in own] == [], report.summary()
 
 
 def visible_text(document: str) -> str:

@@ -1,18 +1,20 @@
 """Worker processes that each job may hang, exhaust or crash without taking the rest down.
 
-A docs build runs the repository's Markdown through MkDocs, its extensions and the theme:
-code paths no one has tried on every input. ``concurrent.futures`` cannot stop a job that
-hangs, and one worker killed by the kernel breaks its whole pool. Here each worker is a
-process of its own, given one job at a time: a job past its time limit has its worker
-killed, a worker that dies is replaced, and either way that job alone fails, with a
-reason, while the others go on. Memory is capped per worker (``RLIMIT_AS``, counted
-from what the worker already holds when it starts), so a runaway build fails with a
-``MemoryError`` instead of inviting the kernel's OOM killer to pick a process.
+The docs stage's builds run here: each runs a repository's Markdown through MkDocs, its
+extensions and the theme, code paths no one has tried on every input.
+``concurrent.futures`` cannot stop a job that hangs, and one worker killed by the kernel
+breaks its whole pool. Here each worker is a process of its own, given one job at a time:
+a job past its time limit has its worker killed, a worker that dies is replaced, and
+either way that job alone fails, with a reason, while the others go on. Memory is capped
+per worker (``RLIMIT_AS``, counted from what the worker already holds when it starts),
+so a runaway build fails with a ``MemoryError`` instead of inviting the kernel's OOM
+killer to pick a process. Workers die with their parent, so a killed build leaves none.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import resource
@@ -24,13 +26,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, Literal, TypeVar
 
-__all__ = ["Failure", "JobLimits", "run_isolated"]
+__all__ = ["Failure", "JobLimits", "die_with_parent", "run_isolated"]
 
 J = TypeVar("J")
 R = TypeVar("R")
 
 FailureKind = Literal["timeout", "memory", "crashed"]
 _START_GRACE = 60.0
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,19 @@ def _crash_message(process: Any) -> str:
     return f"the build process exited unexpectedly (exit code {code})"
 
 
+def die_with_parent() -> None:
+    """Ask the kernel to kill this (worker) process when its parent dies: a build killed
+    with SIGKILL must not leave workers that go on writing into the output while the next
+    build runs. Linux only; elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def _serve(
     conn: Connection,
     fn: Callable[[Any], Any],
@@ -192,6 +208,7 @@ def _serve(
     memory_bytes: int | None,
 ) -> None:
     """A worker: one job at a time from ``conn``, each answered with (status, result)."""
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if memory_bytes is not None:
         _limit_memory(memory_bytes)

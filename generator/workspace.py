@@ -1,0 +1,124 @@
+"""Where a build keeps its artifacts, and the guard that keeps two builds from sharing them.
+
+One object names every file a build reads and writes in its cache directory (the catalog,
+the docs report and state, the site's state, manifest and journal, scratch space), so no
+stage spells a file name of another. ``Workspace.locked()`` holds a lock on the cache
+directory and on the output folder for the length of a command: a second build on either
+fails at once with a message naming the first, instead of the two overwriting each
+other's temporary files. It also clears what a killed build left in the scratch space.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Workspace", "WorkspaceBusy"]
+
+
+class WorkspaceBusy(Exception):
+    """Another build holds the cache directory or the output folder."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    cache_dir: Path
+    output: Path
+
+    @property
+    def catalog(self) -> Path:
+        return self.cache_dir / "catalog.json"
+
+    @property
+    def docs_report(self) -> Path:
+        return self.cache_dir / "docs-report.json"
+
+    @property
+    def docs_publish(self) -> Path:
+        """Where ``backlot docs publish`` builds before it uploads."""
+        return self.cache_dir / "docs-publish"
+
+    @property
+    def site_state(self) -> Path:
+        """When each entity's data last changed, by content hash (the site stage's)."""
+        return self.cache_dir / "site-state.json"
+
+    @property
+    def site_manifest(self) -> Path:
+        """Every file the last finished site build wrote: what the next may remove."""
+        return self.cache_dir / "site-files.json"
+
+    @property
+    def site_journal(self) -> Path:
+        """Files an unfinished site build created, noted before each was written."""
+        return self.cache_dir / "site-files.journal"
+
+    @property
+    def graphs(self) -> Path:
+        return self.cache_dir / "graphs"
+
+    @property
+    def scratch(self) -> Path:
+        """Temporary files and folders of the running build; emptied when a build starts,
+        so nothing a killed build left lasts, and never inside the published output."""
+        return self.cache_dir / "tmp"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.cache_dir / "lock"
+
+    def scratch_for(self, target: Path) -> Path:
+        """Scratch space from which files can be renamed into ``target`` (a rename cannot
+        cross file systems): the cache's, or, when ``target`` is on another file system, a
+        hidden folder inside it that every build empties first."""
+        shared = self.scratch
+        shared.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True)
+        if os.stat(shared).st_dev == os.stat(target).st_dev:
+            return shared
+        local = target / ".backlot-tmp"
+        local.mkdir(exist_ok=True)
+        return local
+
+    @contextlib.contextmanager
+    def locked(self, command: str, *, output: bool = True) -> Iterator[Workspace]:
+        """Hold the cache directory (and, with ``output``, the output folder) for one
+        command; clear the scratch space a killed build may have left."""
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as stack:
+            handle = stack.enter_context(self.lock_file.open("a+", encoding="utf-8"))
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise WorkspaceBusy(
+                    f"{self.cache_dir} is in use by {holder}; wait for it to finish, "
+                    "or give this build its own --cache-dir"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            since = time.strftime("%H:%M:%S")
+            handle.write(f"backlot {command} (pid {os.getpid()}, since {since})")
+            handle.flush()
+            if output:
+                self.output.mkdir(parents=True, exist_ok=True)
+                folder = os.open(self.output, os.O_RDONLY | os.O_DIRECTORY)
+                stack.callback(os.close, folder)
+                try:
+                    fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise WorkspaceBusy(
+                        f"{self.output} is being written by another backlot build; "
+                        "wait for it to finish, or build into another folder (-o)"
+                    ) from None
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            shutil.rmtree(self.output / ".backlot-tmp", ignore_errors=True)
+            shutil.rmtree(self.output / "docs" / ".backlot-tmp", ignore_errors=True)
+            yield self
