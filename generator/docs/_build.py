@@ -13,6 +13,7 @@ previous one in place.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import importlib
@@ -167,6 +168,9 @@ def build_docs(
     limits = JobLimits(settings.timeout_seconds, settings.max_memory_mb * 1024 * 1024)
     result = DocsBuildResult()
     for outcome in _run(jobs, settings.workers, limits, isolate):
+        if outcome.failure is not None and outcome.failure.rule == "docs/disk-full":
+            # Every other site would fail the same way: stop, and say it once.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
         result.sites.append(outcome)
         if outcome.status == "failed":
             state.pop(outcome.entity_ref, None)
