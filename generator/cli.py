@@ -21,10 +21,17 @@ from .catalog import CatalogOptions, build_catalog
 from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
 from .csp import content_security_policy
 from .docs import published_sites, run_docs_stage
-from .model import CatalogFile, DocsReport, EntitySource, Finding, descriptor_json_schema
+from .model import (
+    CatalogFile,
+    DocsReport,
+    EntitySource,
+    Finding,
+    descriptor_json_schema,
+    repository_identity,
+)
 from .publish import sync_folder
 from .serve import serve_folder
-from .site import build_site
+from .site import DocsSite, build_site
 from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
 from .workspace import Workspace, WorkspaceBusy
 
@@ -210,7 +217,16 @@ def _run_site(
         storage = config.docs.storage
         if not storage.bucket:
             raise click.ClickException("docs.builder is external: set docs.storage.bucket")
-        published = published_sites(_s3_client(config), storage.bucket, storage.prefix)
+        found = published_sites(
+            _s3_client(config),
+            storage.bucket,
+            storage.prefix,
+            cache=Workspace(config.cache_dir, out).published_docs,
+        )
+        published = {
+            path: DocsSite(path, site.site_name, site.built, site.repository)
+            for path, site in found.items()
+        }
         click.echo(
             f"docs: {len(published)} sites published in s3://{storage.bucket}/{storage.prefix}"
         )
@@ -368,7 +384,9 @@ def _publisher() -> str | None:
     """In GitHub Actions, the repository whose job publishes (the one the bucket role was
     granted to), as its web address; elsewhere each site's own repository is recorded."""
     server, slug = os.environ.get("GITHUB_SERVER_URL"), os.environ.get("GITHUB_REPOSITORY")
-    return f"{server.rstrip('/')}/{slug}".lower() if server and slug else None
+    if not (server and slug):
+        return None
+    return repository_identity(f"{server.rstrip('/')}/{slug}", slug)
 
 
 def _s3_client(config: BacklotConfig) -> Any:

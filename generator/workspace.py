@@ -45,6 +45,11 @@ class Workspace:
         return self.cache_dir / "docs-publish"
 
     @property
+    def published_docs(self) -> Path:
+        """What the bucket's published sites said of themselves, by ETag (external mode)."""
+        return self.cache_dir / "published-docs.json"
+
+    @property
     def site_state(self) -> Path:
         """When each entity's data last changed, by content hash (the site stage's)."""
         return self.cache_dir / "site-state.json"

@@ -130,3 +130,68 @@ def test_the_portal_links_docs_published_by_repositories(
     assert 'href="../../../../docs/default/component/handbook/index.html">Docs</a>' in page
     docs_page = (tmp_path / "site/documentation/index.html").read_text()
     assert "Docs without an entity" in docs_page and "default/component/gone" in docs_page
+
+
+def test_docs_are_linked_only_when_published_from_the_entitys_own_repository(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    """In external mode any repository whose CI may publish could write a site under
+    another entity's name; the portal links it only to an entity of the repository that
+    published it (GitHub Actions names the publishing repository)."""
+    bucket = new_bucket(s3_server)
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs("handbook", None),
+            **repo_with_docs("guide", None),
+        },
+    )
+    # An impostor repository declares the entity "guide" and publishes docs for it.
+    impostor = write_tree(
+        tmp_path / "elsewhere", repo_with_docs("guide", "site_name: Not the real guide\n")
+    )
+
+    def publish(repo: Path, slug: str, cache: str) -> None:
+        env = {
+            **s3_server.env,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": slug,
+        }
+        done = run_backlot(
+            "docs", "publish", repo, "--bucket", bucket, "--cache-dir", tmp_path / cache, env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    publish(org / "handbook", "Acme/handbook", "c1")
+    publish(org / "guide", "acme/guide", "c2")
+    publish(impostor / "guide", "acme/impostor", "c3")  # last: its site is the one stored
+    metadata = json.loads(
+        s3_server.client()
+        .get_object(Bucket=bucket, Key="default/component/guide/techdocs_metadata.json")["Body"]
+        .read()
+    )
+    assert metadata["backlot"]["repository"] == "https://github.com/acme/impostor"
+    config = write_tree(
+        tmp_path,
+        {
+            "backlot.yaml": f"""
+            catalog:
+              sources: [{{path: org, url_template: "https://github.com/acme/{{name}}"}}]
+            docs:
+              builder: external
+              storage: {{bucket: {bucket}, endpoint_url: "{s3_server.endpoint}"}}
+            """
+        },
+    )
+    build = run_backlot(
+        "build", "--config", config / "backlot.yaml", "-o", tmp_path / "site", env=s3_server.env
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    entity_pages = tmp_path / "site/catalog/default/component"
+    handbook = (entity_pages / "handbook/index.html").read_text()
+    assert 'href="../../../../docs/default/component/handbook/index.html">Docs</a>' in handbook
+    guide = (entity_pages / "guide/index.html").read_text()
+    assert "docs/default/component/guide/index.html" not in guide
+    assert "published by https://github.com/acme/impostor" in guide
+    assert "docs/other-repository" in guide

@@ -1,6 +1,6 @@
 """The docs stage: TechDocs sites in Backstage's storage layout."""
 
-from ._build import METADATA_FILE, DocsBuildResult, SiteOutcome, build_docs, repository_identity
+from ._build import METADATA_FILE, DocsBuildResult, SiteOutcome, build_docs
 from ._mkdocs_config import DocsConfigError
 from ._published import published_sites
 from ._sources import DocsSource, find_docs_sources, storage_path
@@ -15,7 +15,6 @@ __all__ = [
     "build_docs",
     "find_docs_sources",
     "published_sites",
-    "repository_identity",
     "run_docs_stage",
     "storage_path",
 ]

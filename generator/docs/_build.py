@@ -32,7 +32,7 @@ from typing import Any
 from .. import __version__
 from ..config import DocsSettings
 from ..csp import content_security_policy
-from ..model import DocsProblem, SiteStatus
+from ..model import DocsProblem, SiteStatus, repository_identity
 from ..sources import Repository, RepositoryError
 from ..workers import Failure, JobLimits, run_isolated
 from ..workspace import Workspace
@@ -48,7 +48,6 @@ __all__ = [
     "SiteOutcome",
     "build_docs",
     "overrides_dir",
-    "repository_identity",
 ]
 
 METADATA_FILE = "techdocs_metadata.json"
@@ -489,13 +488,12 @@ def _write_metadata(
         "backlot": {
             "generator": f"backlot {__version__}",
             "entity": job.source.entity_ref,
-            "repository": job.publisher or repository_identity(repository),
+            "repository": job.publisher or publishing_repository(repository),
         },
     }
     (site / METADATA_FILE).write_text(json.dumps(data), "utf-8")
 
 
-def repository_identity(repository: Repository) -> str:
-    """How a repository is named when the portal compares where docs came from: its web
-    address when known, else its name; lowercase, no trailing slash."""
-    return (repository.url or repository.name).removesuffix(".git").rstrip("/").lower()
+def publishing_repository(repository: Repository) -> str:
+    """The repository a site is recorded as published from, when no other is given."""
+    return repository_identity(repository.url, repository.name)

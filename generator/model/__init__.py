@@ -3,7 +3,14 @@
 from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
 from ._docs_report import DOCS_REPORT_VERSION, DocsProblem, DocsReport, SiteReport, SiteStatus
 from ._editor_schema import descriptor_json_schema
-from ._formats import SAFE_SCHEMES, is_valid_name, is_windows_reserved, outside_origin, safe_url
+from ._formats import (
+    SAFE_SCHEMES,
+    is_valid_name,
+    is_windows_reserved,
+    outside_origin,
+    repository_identity,
+    safe_url,
+)
 from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
@@ -47,5 +54,6 @@ __all__ = [
     "nesting_depth",
     "outside_origin",
     "parse_ref",
+    "repository_identity",
     "safe_url",
 ]

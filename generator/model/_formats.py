@@ -18,6 +18,7 @@ __all__ = [
     "is_valid_url",
     "is_windows_reserved",
     "outside_origin",
+    "repository_identity",
     "safe_url",
 ]
 
@@ -228,3 +229,13 @@ def outside_origin(url: str) -> str | None:
         authority = authority.split(stop, 1)[0]
     host = authority.rsplit("@", 1)[-1].split(":", 1)[0].lower()
     return host or "//"
+
+
+def repository_identity(url: str | None, name: str) -> str:
+    """How a repository is named when the portal checks where published docs came from: its
+    web address when known (``https://github.com/acme/orders``, whatever path follows), else
+    its name; lowercase, without ``.git`` or a trailing slash."""
+    if url:
+        base = url.split("/blob/", 1)[0].split("/tree/", 1)[0]
+        return base.removesuffix("/").removesuffix(".git").lower()
+    return name.lower()

@@ -29,7 +29,7 @@ from .. import __version__
 from ..config import SiteSettings
 from ..csp import content_security_policy
 from ..docs import storage_path
-from ..model import CatalogFile, DocsReport
+from ..model import CatalogFile, DocsReport, repository_identity
 from ..workers import die_with_parent
 from ..workspace import Workspace
 from ._catalog_index import catalog_pages, facet_counts, row_shards
@@ -104,20 +104,21 @@ def build_site(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     docs_report: DocsReport | None = None,
-    published_docs: dict[str, str] | None = None,
+    published_docs: dict[str, DocsSite] | None = None,
     catalog_file: Path | None = None,
     allowed_hosts: tuple[str, ...] = (),
 ) -> SiteResult:
     """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
-    the bucket by repositories (``published_docs``: storage path → build time), are
-    linked; ``docs_report`` (the docs stage's) says which entities' docs failed and why.
+    the bucket by repositories (``published_docs``, by storage path), are linked to their
+    entities when they came from the entity's own repository; ``docs_report`` (the docs
+    stage's) says which entities' docs failed and why.
     ``catalog_file``, when given, is the catalog.json ``catalog`` came from."""
     settings = settings or SiteSettings()
     now = build_time()
     model = SiteModel.from_catalog(catalog)
     docs_sites = read_docs_sites(out / "docs")
-    for path, built in (published_docs or {}).items():
-        docs_sites.setdefault(path, DocsSite(path, "", built))
+    for path, published in (published_docs or {}).items():
+        docs_sites.setdefault(path, published)
     _attach_docs(model, docs_sites, docs_report or DocsReport())
     keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
     csp = content_security_policy(allowed_hosts)
@@ -422,10 +423,28 @@ def _within(model: SiteModel, seeds: set[str], radius: int) -> set[str]:
 
 
 def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsReport) -> None:
+    """Link each entity's docs, when they came from the entity's own repository: in the
+    bucket, any repository whose CI can publish could write a site under another entity's
+    name, and the portal would then vouch for it."""
     for key in model.entities:
-        path = storage_path(key)
-        if path in sites:
-            model.docs[key] = f"docs/{path}/index.html"
+        site = sites.get(storage_path(key))
+        if site is None:
+            continue
+        source = model.catalog.sources.get(key)
+        own = repository_identity(source.url, source.repository) if source else None
+        if site.repository is not None and site.repository == own:
+            model.docs[key] = f"docs/{site.storage_path}/index.html"
+        elif site.repository is None:
+            model.docs_errors[key] = (
+                "its docs do not say which repository published them (built by another "
+                "tool?), so they are not linked; publish them with backlot docs publish "
+                "(docs/unverified)"
+            )
+        else:
+            model.docs_errors[key] = (
+                f"docs under its name were published by {site.repository}, not by its own "
+                f"repository {own}; not linked (docs/other-repository)"
+            )
     for key, problem in report.failed().items():
         if key in model.entities:
             model.docs_errors[key] = f"{problem.message} ({problem.rule})"

@@ -16,6 +16,9 @@ class DocsSite:
     storage_path: str  # <namespace>/<kind>/<name>
     site_name: str
     built: str  # ISO time of the build, from techdocs_metadata.json
+    # The repository it was built or published from (techdocs_metadata.json's "backlot"
+    # entry); None when the site does not say.
+    repository: str | None = None
 
 
 def read_docs_sites(docs_dir: Path) -> dict[str, DocsSite]:
@@ -39,5 +42,12 @@ def read_docs_sites(docs_dir: Path) -> dict[str, DocsSite]:
             else ""
         )
         name = data.get("site_name")
-        sites[storage_path] = DocsSite(storage_path, name if isinstance(name, str) else "", built)
+        backlot = data["backlot"] if isinstance(data.get("backlot"), dict) else {}
+        repository = backlot.get("repository")
+        sites[storage_path] = DocsSite(
+            storage_path,
+            name if isinstance(name, str) else "",
+            built,
+            repository if isinstance(repository, str) else None,
+        )
     return sites
