@@ -146,6 +146,46 @@ def test_unchanged_sites_are_not_rebuilt(tmp_path: Path) -> None:
     assert "Changed." in (out / "default/component/two/guide/index.html").read_text()
 
 
+def test_a_snippet_from_outside_the_docs_tree_rebuilds_its_site(tmp_path: Path) -> None:
+    """The digest covers every file a build read, snippets from elsewhere in the repository
+    included: editing one rebuilds the site that includes it."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs(
+                "lib",
+                None,
+                {
+                    "docs/usage.md": '# Usage\n\n```\n--8<-- "src/example.py"\n```\n',
+                    "src/example.py": "print('v1')\n",
+                },
+            ),
+        },
+    )
+    out = tmp_path / "docs"
+    assert build_docs(org, out)[0] == 0
+    assert "v1" in (out / "default/component/lib/usage/index.html").read_text()
+    assert "0 built, 1 unchanged" in build_docs(org, out)[1]
+    (org / "lib" / "src" / "example.py").write_text("print('v2')\n")
+    code, output, _ = build_docs(org, out)
+    assert code == 0 and "1 built, 0 unchanged" in output
+    assert "v2" in (out / "default/component/lib/usage/index.html").read_text()
+
+
+def test_the_404_page_finds_its_own_assets(tmp_path: Path) -> None:
+    """Served for any missing page below /docs/<namespace>/<kind>/<name>/, MkDocs' 404 page
+    linked its assets from the server's root: another site's, or none."""
+    org = write_tree(
+        tmp_path / "org", {"team/catalog-info.yaml": GROUP_A, **repo_with_docs("x", None)}
+    )
+    out = tmp_path / "docs"
+    assert build_docs(org, out)[0] == 0
+    page = (out / "default/component/x/404.html").read_text()
+    assert 'href="./assets/stylesheets/' in page and 'src="./assets/javascripts/bundle' in page
+    assert 'href="/' not in page and 'src="/' not in page
+
+
 def test_the_portal_links_docs_and_reports_failures(tmp_path: Path) -> None:
     org = write_tree(
         tmp_path / "org",

@@ -169,7 +169,12 @@ def test_serve_previews_the_portal_on_loopback(example_portal: Path) -> None:
         assert url.startswith("http://127.0.0.1:")
         with urllib.request.urlopen(url + "catalog/default/component/orders-service/") as page:
             assert page.headers["X-Content-Type-Options"] == "nosniff"
-            assert "<h1>Orders Service</h1>" in page.read().decode()
+            # The pages' own policy, and what only a header can say: no framing elsewhere.
+            policy = page.headers["Content-Security-Policy"]
+            assert "script-src 'self'" in policy and "frame-ancestors 'self'" in policy
+            html = page.read().decode()
+            assert "<h1>Orders Service</h1>" in html
+            assert '<meta http-equiv="Content-Security-Policy"' in html
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -340,6 +340,32 @@ def test_exercise_finds_code_that_runs_on_input(
     assert "BLX-select" in details and "127.0.0.1:9/BLX-q" in details, details
 
 
+def test_the_policy_blocks_what_escaping_would_have_missed(
+    injection_site: Path, tmp_path: Path, serve: Serve, guarded_page: GuardedPageFactory
+) -> None:
+    """Defence in depth: a portal page and a docs page with raw payloads pasted in, as if
+    escaping had failed, still run nothing; Chromium reports what the policy blocked."""
+    site = tmp_path / "site"
+    shutil.copytree(injection_site, site)
+    raw = (
+        f"<script>alert('{MARKER}raw-script')</script>"
+        f"<img src=x onerror=\"alert('{MARKER}raw-img')\">"
+        "<script src='http://127.0.0.1:9/raw.js'></script>"
+    )
+    pages = ["catalog/default/component/hostile-component/index.html", f"{DOCS_SITE}/index.html"]
+    for relative in pages:
+        path = site / relative
+        path.write_text(path.read_text().replace("</body>", raw + "</body>"))
+    base_url = serve(site)
+    guard = guarded_page(allowed_origin=base_url)
+    for relative in pages:
+        guard.visit(page_url(base_url, relative), label=relative)
+    assert not guard.problems({"dialog", "request"}), format_events(guard.events)
+    for relative in pages:
+        blocked = [e for e in guard.problems({"csp"}) if e.visit == relative]
+        assert len(blocked) >= 3, (relative, format_events(guard.events))
+
+
 def test_docs_publish_only_inert_static_files(injection_site: Path) -> None:
     """Pages, scripts and XML from the repository's docs/ would run on the portal's origin;
     a stylesheet that imports from elsewhere would load it; a file named like the theme's
