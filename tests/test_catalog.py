@@ -347,7 +347,7 @@ def test_an_installed_backlot_carries_the_example_organisation(tmp_path: Path) -
         check=True,
         capture_output=True,
     )
-    [wheel] = (tmp_path / "dist").glob("backlot-*.whl")
+    [wheel] = (tmp_path / "dist").glob("backlot_portal-*.whl")
     installed = tmp_path / "installed"
     zipfile.ZipFile(wheel).extractall(installed)
     empty = tmp_path / "anywhere"
