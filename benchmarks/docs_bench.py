@@ -15,7 +15,7 @@ default 200 sites of 20 pages (~6 KB of Markdown each), then, side by side in on
 4. **techdocs-cli**: ``techdocs-cli generate --no-docker --source-dir COPY --output-dir OUT``
    with Backstage's pinned install from ``tests/techdocs/reference.py``, for a sample
    (``--techdocs-sample``), extrapolated to N. Skipped, with a note, without node.
-5. A cProfile of one in-process build (``generator.docs.build_docs``, ``workers=1``) of a few
+5. A cProfile of one in-process build (``generator.docs.build_docs``, ``isolate=False``) of a few
    sites, after a warm-up site: the top functions by cumulative time.
 
 Targets (2-core machine, 200 sites of 20 pages): a cold build ≤ 0.25 s per site, at least 5 times
@@ -77,7 +77,8 @@ PROFILE_SITES = 10
 OWNER_GROUP = "docs-writers"
 
 DOCS_LINE = re.compile(
-    r"docs: (\d+) sites \S+ .*?: (\d+) built, (\d+) unchanged, (\d+) failed", re.MULTILINE
+    r"docs: (\d+) entities with docs \S+ .*?: (\d+) built, (\d+) unchanged, (\d+) failed",
+    re.MULTILINE,
 )
 CATALOG_LINES = re.compile(
     r"(\d+) entities \(.*?\) from (\d+) files.*?\n(\d+) rejected documents, (\d+) errors, "
@@ -677,7 +678,7 @@ warm, rest = sources[:1], sources[1 : 1 + count]
 
 def timed(label, chosen):
     started = time.perf_counter()
-    r = build_docs(chosen, work / label, work / (label + "-cache"), workers=1)
+    r = build_docs(chosen, work / label, work / (label + "-cache"), isolate=False)
     assert r.count("built") == len(chosen), [s.message for s in r.sites if s.status != "built"]
     return time.perf_counter() - started
 
@@ -713,8 +714,8 @@ json.dump({
 def profile_stage(
     runner: Runner, org: Path, catalog: Path, work: Path, sites: int, result: dict[str, Any]
 ) -> None:
-    """Item 5: cProfile of one in-process build (workers=1) after a warm-up site."""
-    print(f"profile: build_docs(workers=1) of {sites} sites in one process …", flush=True)
+    """Item 5: cProfile of one in-process build (isolate=False) after a warm-up site."""
+    print(f"profile: build_docs(isolate=False) of {sites} sites in one process …", flush=True)
     done = subprocess.run(
         [
             runner.python,
@@ -899,7 +900,7 @@ def report_rows(result: dict[str, Any]) -> list[Row | str]:
             )
     p = result.get("profile")
     if p:
-        rows.append(f"cProfile: build_docs(workers=1), {p['sites']} sites in one process")
+        rows.append(f"cProfile: build_docs(isolate=False), {p['sites']} sites in one process")
         rows.append(
             (
                 "in-process, warm",
