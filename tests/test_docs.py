@@ -403,3 +403,52 @@ def test_texts_of_mkdocs_yml_and_front_matter_cannot_inject_html(tmp_path: Path)
             assert bad not in text, (html_file.name, bad)
     metadata = json.loads((site / "techdocs_metadata.json").read_text())
     assert metadata["site_name"] == "<script>alert(1)</script>"  # plain text for Backstage
+
+
+def test_a_host_backlot_yaml_allows_may_serve_images_and_styles(tmp_path: Path) -> None:
+    """By default nothing outside the portal is loaded; security.allowed_hosts opens it for
+    images, styles and fonts from named hosts (https), in the policy and in the content."""
+    page = (
+        "# Logos\n\n![ok](https://cdn.acme.com/logo.png) ![no](https://elsewhere.example/x.png)\n"
+    )
+    css = "body { background: url(https://cdn.acme.com/bg.png) }\n"
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs(
+                "brand",
+                "site_name: Brand\nextra_css: [brand.css]\n",
+                {"docs/index.md": page, "docs/brand.css": css},
+            ),
+        },
+    )
+    (tmp_path / "backlot.yaml").write_text("security:\n  allowed_hosts: [cdn.acme.com]\n")
+    done = run_backlot(
+        "docs",
+        "build",
+        org,
+        "--config",
+        tmp_path / "backlot.yaml",
+        "--out",
+        tmp_path / "docs",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = tmp_path / "docs/default/component/brand"
+    html = (site / "index.html").read_text()
+    assert 'src="https://cdn.acme.com/logo.png"' in html
+    assert "elsewhere.example" not in html
+    assert (site / "brand.css").is_file() and 'href="brand.css"' in html
+    assert "img-src 'self' data: https://cdn.acme.com;" in html
+    # Without the setting: the same tree loads nothing from that host.
+    done = run_backlot("docs", "build", org, "--out", tmp_path / "plain", cwd=org)
+    plain = (tmp_path / "plain/default/component/brand/index.html").read_text()
+    assert (
+        "cdn.acme.com" not in plain
+        and not (tmp_path / "plain/default/component/brand/brand.css").exists()
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("security:\n  allowed_hosts: ['evil.example/x\"><script>']\n")
+    refused = run_backlot("docs", "build", org, "--config", bad, cwd=tmp_path)
+    assert refused.returncode != 0 and "is not a host name" in refused.stderr
