@@ -165,6 +165,20 @@ HOSTILE_CATALOG: dict[str, tuple[dict[str, str | bytes], str]] = {
         },
         "placeholder/read",
     ),
+    # Python refuses to turn an integer of over 4,300 digits into text; JavaScript makes it
+    # Infinity. Label values must be strings: Backstage rejects this one.
+    "huge-integer": (
+        {
+            "catalog-info.yaml": _with_spec(
+                "huge-integer", "", "  labels:\n    a: " + "9" * 5000 + "\n"
+            )
+        },
+        "metadata/wrong-type",
+    ),
+    "symlink-loop": (
+        {"catalog-info.yaml": _with_spec("symlink-loop", "  x: {$text: ./loop}\n")},
+        "placeholder/read",
+    ),
     "git-config-link": (
         {
             "catalog-info.yaml": _with_spec("git-config-link", "  x: {$text: ./config}\n"),
@@ -192,15 +206,25 @@ def test_hostile_descriptors_are_contained_and_json_stays_json(tmp_path: Path) -
         "good/catalog-info.yaml": component("good-service"),
         # Accepted, as Backstage accepts them, and written as JSON.stringify would.
         "odd-values/catalog-info.yaml": _with_spec(
-            "odd-values", "  x: .nan\n  y: [.inf, -.inf, 1e999]\n  z: {$json: ./d.json}\n"
+            "odd-values",
+            "  x: .nan\n  y: [.inf, -.inf, 1e999]\n  z: {$json: ./d.json}\n"
+            f"  w: 0x{'f' * 4000}\n",
         ),
         "odd-values/d.json": '{"lone": "\\ud800", "big": 1e999}',
+        # A Location whose target and a techdocs-ref that are symlink loops.
+        "loops/catalog-info.yaml": _with_spec(
+            "loops", "", "  annotations:\n    backstage.io/techdocs-ref: dir:loop\n"
+        )
+        + "---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: loops\n"
+        "spec:\n  targets: [./loop/x.yaml]\n",
         "con/catalog-info.yaml": component("con"),
     }
     for repo, (repo_files, _) in HOSTILE_CATALOG.items():
         files.update({f"{repo}/{path}": text for path, text in repo_files.items()})
     org = write_tree(tmp_path / "org", files)
     os.symlink(".git/config", org / "git-config-link" / "config")
+    for repo in ("symlink-loop", "loops"):
+        os.symlink("loop", org / repo / "loop")
     result = run_backlot("build", org, "-o", tmp_path / "site", cwd=tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -218,11 +242,13 @@ def test_hostile_descriptors_are_contained_and_json_stays_json(tmp_path: Path) -
         assert [e["rule"] for e in errors] == [rule], (repo, errors)
     odd = next(e for e in catalog["entities"] if e["metadata"]["name"] == "odd-values")
     assert odd["spec"]["x"] is None and odd["spec"]["y"] == [None, None, None]
+    assert odd["spec"]["w"] is None  # past 2**1024: Infinity in JavaScript, null stored
     assert odd["spec"]["z"] == {"lone": "\ufffd", "big": None}
     [windows] = [f for f in catalog["findings"] if f["rule"] == "catalog/windows-name"]
     assert windows["severity"] == "warning" and windows["file"] == "con/catalog-info.yaml"
     site = tmp_path / "site"
-    for name in ("good-service", "odd-values", "con"):
+    assert "loops" in {e["metadata"]["name"] for e in catalog["entities"]}
+    for name in ("good-service", "odd-values", "con", "loops"):
         assert (site / "catalog/default/component" / name / "index.html").is_file(), name
     assert "SECRET-TOKEN" not in (site / "catalog.json").read_text("utf-8")
     _strict_json((site / "catalog.json").read_text("utf-8"))

@@ -174,6 +174,31 @@ def test_same_entity_in_two_repositories_first_wins(tmp_path: Path) -> None:
     assert conflict["severity"] == "error"
 
 
+def test_an_entity_stays_with_the_repository_that_held_it(tmp_path: Path) -> None:
+    """First definition wins, but not against last build's owner: a new repository whose
+    name sorts first cannot take another team's entity (and with it the entity's docs).
+    Backstage likewise keeps an entity with the location that registered it first."""
+    org = write_tree(
+        tmp_path / "org",
+        {"payments/catalog-info.yaml": component("payments"), "team/catalog-info.yaml": GROUP_A},
+    )
+    build(org, tmp_path)
+    write_tree(
+        org,
+        {
+            "0-impostor/catalog-info.yaml": component("payments").replace(
+                "production", "experimental"
+            )
+        },
+    )
+    catalog = build(org, tmp_path)
+    assert entity(catalog, "component:default/payments")["spec"]["lifecycle"] == "production"
+    assert catalog["sources"]["component:default/payments"]["repository"] == "payments"
+    [conflict] = [f for f in catalog["findings"] if f["rule"] == "catalog/conflict"]
+    assert conflict["file"] == "0-impostor/catalog-info.yaml"
+    assert "belongs to payments" in conflict["message"]
+
+
 def test_locations_are_followed_with_globs_and_stay_in_their_repository(tmp_path: Path) -> None:
     outside = write_tree(tmp_path / "secret", {"catalog-info.yaml": component("stolen")})
     org = write_tree(

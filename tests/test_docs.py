@@ -452,3 +452,34 @@ def test_a_host_backlot_yaml_allows_may_serve_images_and_styles(tmp_path: Path) 
     bad.write_text("security:\n  allowed_hosts: ['evil.example/x\"><script>']\n")
     refused = run_backlot("docs", "build", org, "--config", bad, cwd=tmp_path)
     assert refused.returncode != 0 and "is not a host name" in refused.stderr
+
+
+def test_names_of_files_and_folders_reach_the_page_as_text(tmp_path: Path) -> None:
+    """MkDocs names a page without a heading after its file, and a section after its
+    folder, and the theme prints both as they are (the <title> through striptags)."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            **repo_with_docs(
+                "names",
+                "site_name: Names\nrepo_url: https://github.com/acme/names\n"
+                "edit_uri: edit/main/docs/\n",
+                {
+                    'docs/"><b id=from-file>x.md': "no heading\n",
+                    "docs/<b id=from-folder>Section/page.md": "no heading either\n",
+                    "docs/&lt;&#x2f;title&gt;&lt;b id=from-title&gt;.md": "nor here\n",
+                },
+            ),
+        },
+    )
+    code, output, _ = build_docs(org, tmp_path / "docs")
+    assert code == 0, output
+    pages = list((tmp_path / "docs/default/component/names").rglob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        text = page.read_text()
+        for live in ("<b id=from", "</title><"):  # MkDocs makes "-" a space in these names
+            assert live not in text, (page, live)
+    index = (tmp_path / "docs/default/component/names/index.html").read_text()
+    assert "&lt;b id=from folder&gt;Section" in index

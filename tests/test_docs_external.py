@@ -98,6 +98,10 @@ def test_the_portal_links_docs_published_by_repositories(
     s3_server.client().put_object(
         Bucket=bucket, Key="default/component/gone/techdocs_metadata.json", Body=b"{}"
     )
+    # Whatever a repository's CI uploads: nested past any parser's recursion limit.
+    s3_server.client().put_object(
+        Bucket=bucket, Key="default/component/deep/techdocs_metadata.json", Body=b"[" * 200_000
+    )
     config = (
         write_tree(
             tmp_path,
@@ -124,7 +128,7 @@ def test_the_portal_links_docs_published_by_repositories(
         env=s3_server.env,
     )
     assert build.returncode == 0, build.stdout + build.stderr
-    assert "docs: 2 sites published" in build.stdout
+    assert "docs: 3 sites published" in build.stdout
     assert not (tmp_path / "site" / "docs").exists()  # nothing built locally
     page = (tmp_path / "site/catalog/default/component/handbook/index.html").read_text()
     assert 'href="../../../../docs/default/component/handbook/index.html">Docs</a>' in page

@@ -53,6 +53,15 @@ def test_stylesheets_that_load_from_elsewhere_are_found_however_spelled() -> Non
     assert check_css(css.split("\n", 2)[2], ["evil.example", "fonts.evil.example"]) == []
 
 
+def test_an_image_named_through_a_custom_property_is_refused() -> None:
+    """``var()`` hands image-set() a string the checker cannot see: in a standalone SVG,
+    which carries no policy of its own, it would load from anywhere."""
+    css = 'body { --x: "https://evil.example/a.png"; background-image: image-set(var(--x) 1x) }'
+    [problem] = check_css(css)
+    assert "var()" in problem.message
+    assert check_style_attribute("background-image: image-set(var(--x) 1x)")
+
+
 def test_style_attributes_are_checked_as_declarations() -> None:
     assert check_style_attribute("fill: red; stroke: url(#a)") == []
     assert check_style_attribute("background: url(//evil.example/x)")

@@ -84,6 +84,7 @@ class _Pending:
 class _Run:
     options: CatalogOptions
     known: dict[str, EntitySource]
+    previous: dict[str, EntitySource] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     accepted: dict[str, Accepted] = field(default_factory=dict)
     seen_files: set[tuple[str, str]] = field(default_factory=set)
@@ -107,7 +108,7 @@ def build_catalog(
     ``previous`` is the last build's ``sources`` (to report entities that disappeared);
     ``known`` are entities of the rest of the organisation, which references may name.
     """
-    run = _Run(options or CatalogOptions(), known or {})
+    run = _Run(options or CatalogOptions(), known or {}, previous or {})
     queue: deque[_Pending] = deque(
         _Pending(repo, path, _location_ref(repo, path))
         for repo in repositories
@@ -334,8 +335,34 @@ def _too_large(run: _Run, repository: Repository, size: int) -> tuple[str, str] 
 
 
 def _conflict(run: _Run, ref_key: str, repository: Repository) -> str | None:
-    """Why ``ref_key`` may not be defined again, if it may not: first definition wins."""
+    """Why ``ref_key`` may not be defined again, if it may not: the first definition wins,
+    except against the repository that held the entity in the previous build. Repositories
+    are read in name order, and Backstage keeps an entity with the location that registered
+    it first: a new repository named to sort first must not take another team's entity
+    (and its docs)."""
     existing = run.accepted.get(ref_key)
+    incumbent = run.previous.get(ref_key)
+    if (
+        existing is not None
+        and incumbent is not None
+        and incumbent.repository == repository.name
+        and existing.source.repository != repository.name
+    ):
+        del run.accepted[ref_key]
+        run.rejected += 1
+        run.conflicts += 1
+        run.findings.append(
+            Finding(
+                file=existing.file,
+                line=existing.source.line,
+                rule="catalog/conflict",
+                message=f"{ref_key} belongs to {repository.name}, which defined it in the "
+                "previous build too; this definition is not used",
+                entity_ref=ref_key,
+                document=existing.source.document,
+            )
+        )
+        return None
     if existing is not None:
         where = f"{existing.file}:{existing.source.line}"
     else:

@@ -104,11 +104,11 @@ def resolve_plain_scalar(text: str) -> Any:
         return text
     if first in "0123456789+-.":
         if _INT_RE.fullmatch(text):
-            return int(text)
+            return _js_integer(text, 10)
         if _OCT_RE.fullmatch(text):
-            return int(text[2:], 8)
+            return _js_integer(text[2:], 8)
         if _HEX_RE.fullmatch(text):
-            return int(text[2:], 16)
+            return _js_integer(text[2:], 16)
         if _FLOAT_RE.fullmatch(text):
             return float(text)
         if _INF_RE.fullmatch(text):
@@ -116,6 +116,18 @@ def resolve_plain_scalar(text: str) -> Any:
         if text in _NAN:
             return math.nan
     return text
+
+
+def _js_integer(digits: str, base: int) -> int | float:
+    """An integer as JavaScript's number holds it at the extremes: past 2**1024 it is
+    Infinity (stored as null). Python would keep it exact, and then refuse to write an
+    integer of more than 4,300 digits back as text."""
+    if base == 10 and len(digits.lstrip("+-0")) > 310:
+        return -math.inf if digits.startswith("-") else math.inf
+    value = int(digits, base)
+    if value.bit_length() > 1024:
+        return -math.inf if value < 0 else math.inf
+    return value
 
 
 _YAML11_RESOLVER: Any = yaml.resolver.Resolver()  # untyped in the stubs
@@ -135,7 +147,15 @@ def resolve_plain_scalar_11(text: str) -> Any:
     node = yaml.ScalarNode(_YAML11_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)), text)
     if node.tag in _YAML11_KEEP_TEXT:
         return text
-    return _YAML11_CONSTRUCTOR.construct_object(node)
+    if node.tag == "tag:yaml.org,2002:int":
+        # PyYAML's own conversion has no limit on digits (and Python's int() has one).
+        digits = text.replace("_", "")
+        if len(digits.lstrip("+-0")) > 310:
+            return -math.inf if digits.startswith("-") else math.inf
+    value = _YAML11_CONSTRUCTOR.construct_object(node)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1024:
+        return -math.inf if value < 0 else math.inf
+    return value
 
 
 def _merge(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,9 @@ _IMAGE_FUNCTIONS = frozenset(
 )
 
 
+_UNKNOWN = "\0unknown"  # a URL the stylesheet computes (var(), attr())
+
+
 @dataclass(frozen=True)
 class CssProblem:
     line: int
@@ -64,6 +67,13 @@ def check_style_attribute(text: str, allowed_hosts: Iterable[str] = ()) -> list[
 def _foreign(tokens: list[Any], hosts: frozenset[str]) -> list[CssProblem]:
     problems = []
     for line, url in _urls(tokens):
+        if url == _UNKNOWN:
+            problems.append(
+                CssProblem(
+                    line, "var() or attr() names the image: where it loads from cannot be checked"
+                )
+            )
+            continue
         where = outside_origin(url)
         if where is not None and where not in hosts:
             problems.append(
@@ -90,6 +100,10 @@ def _urls(tokens: list[Any]) -> Iterator[tuple[int, str]]:
                 for argument in token.arguments:
                     if argument.type == "string":
                         yield argument.source_line, argument.value
+                    elif argument.type == "function" and argument.lower_name in ("var", "attr"):
+                        # A custom property can hold any string: which URL it names is
+                        # only known in the browser.
+                        yield argument.source_line, _UNKNOWN
             stack.extend(reversed(token.arguments))
         elif kind in ("() block", "[] block", "{} block"):
             stack.extend(reversed(token.content))

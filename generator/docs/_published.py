@@ -54,7 +54,7 @@ def _read_metadata(client: Any, bucket: str, key: str) -> dict[str, Any]:
     try:
         body = client.get_object(Bucket=bucket, Key=key)["Body"].read(1024 * 1024)
         data = json.loads(body)
-    except (ValueError, OSError, KeyError):
+    except (ValueError, OSError, KeyError, RecursionError):
         return {"site_name": "", "repository": None}
     if not isinstance(data, dict):
         return {"site_name": "", "repository": None}

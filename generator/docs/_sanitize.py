@@ -132,12 +132,35 @@ class SanitizePlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
             warn("docs/front-matter", f"front matter left out: {', '.join(dropped)}")
         return markdown
 
+    def on_nav(self, nav: Any, config: Any, files: Any, **kwargs: Any) -> Any:
+        # Titles from mkdocs.yml's nav, and section titles MkDocs takes from folder names:
+        # the theme prints them as they are.
+        stack = list(nav.items)
+        while stack:
+            item = stack.pop()
+            if getattr(item, "children", None):
+                stack.extend(item.children)
+            if "title" in vars(item) and isinstance(item.title, str):
+                item.title = escape(item.title)
+        return nav
+
     def on_page_content(self, html: str, page: Any, config: Any, **kwargs: Any) -> str:
         # The title MkDocs takes from the first heading is plain text, entities decoded.
         title = getattr(page, "_title_from_render", None)
         if isinstance(title, str):
             page._title_from_render = escape(title)
+        elif "title" not in vars(page) and "title" not in page.meta:
+            # No heading, no front matter, no nav title: MkDocs names the page after its
+            # file, which a repository names as it likes ("<b>.md").
+            page.title = escape(page.title or "")
         return clean_docs_html(html, tuple(config.extra.get("backlot_hosts") or ()))
+
+    def on_page_context(self, context: Any, page: Any, config: Any, **kwargs: Any) -> Any:
+        # The edit link is repo_url + edit_uri (both re-serialised) + the file's path, which
+        # the repository chose: encode what could end the attribute.
+        if isinstance(getattr(page, "edit_url", None), str):
+            page.edit_url = urllib.parse.quote(page.edit_url, safe=":/?#[]@!$&()*+,;=%~")
+        return context
 
     def on_template_context(self, context: Any, template_name: str, config: Any) -> Any:
         # MkDocs links the 404 page's assets from the server's root ("/assets/…"), which

@@ -312,8 +312,10 @@ def _icon_entry(name: Any, icon: Any, what: str, settings: ThemeSettings) -> boo
 
 
 def _nav(value: Any, settings: ThemeSettings) -> Any:
-    """Titles escaped; each target a page of the docs or an http(s) link. An entry whose
-    target is not is left out whole (an empty one would be a broken link)."""
+    """Each target a page of the docs or an http(s) link; an entry whose target is not is
+    left out whole (an empty one would be a broken link). Titles are escaped once the
+    navigation is built, with those MkDocs takes from file and folder names
+    (``SanitizePlugin.on_nav``)."""
     if not isinstance(value, list):
         settings.drop("nav", "must be a list")
         return []
@@ -326,11 +328,11 @@ def _nav(value: Any, settings: ThemeSettings) -> Any:
         elif isinstance(item, dict) and len(item) == 1:
             title, target = next(iter(item.items()))
             if isinstance(target, list):
-                entries.append({html.escape(str(title)): _nav(target, settings)})
+                entries.append({str(title): _nav(target, settings)})
             elif isinstance(target, str):
                 cleaned = _nav_target(target, settings, "nav")
                 if cleaned is not None:
-                    entries.append({html.escape(str(title)): cleaned})
+                    entries.append({str(title): cleaned})
             else:
                 settings.drop("nav", f"entry {str(title)[:60]!r} has no page or link")
         else:

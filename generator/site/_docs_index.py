@@ -31,7 +31,7 @@ def read_docs_sites(docs_dir: Path) -> dict[str, DocsSite]:
         storage_path = metadata.parent.relative_to(docs_dir).as_posix()
         try:
             data: Any = json.loads(metadata.read_text("utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
         if not isinstance(data, dict):
             continue

@@ -75,7 +75,10 @@ class Repository:
                 f"{relpath!r} is inside .git, git's own folder, which is never read "
                 "(a checkout may keep credentials there)"
             )
-        target = (self.root.resolve() / lexical).resolve()
+        try:
+            target = (self.root.resolve() / lexical).resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+            raise OutsideRepository(f"{relpath!r} is a symlink loop") from None
         inside = self.relative(target)
         if inside is None:
             raise OutsideRepository(

@@ -453,6 +453,14 @@ REPOSITORIES: dict[str, list[dict[str, Any]]] = {
             annotations={"backstage.io/techdocs-ref": "dir:."},
         )
     ],
+    "hostile-names": [
+        entity(
+            "Component",
+            "hostile-names",
+            {"type": "documentation", "lifecycle": "production", "owner": "hostile-team"},
+            annotations={"backstage.io/techdocs-ref": "dir:."},
+        )
+    ],
     # Names at the edge of the rules; two entities that differ only in their namespace.
     "edge-names": [
         entity(
@@ -589,7 +597,11 @@ HOSTILE_MKDOCS: dict[str, Any] = {
         ],
         "status": {"new": img("docs-status")},
     },
-    "nav": [{script("docs-nav-title"): "index.md"}, {"Evil": "javascript:" + alert("docs-nav")}],
+    "nav": [
+        {script("docs-nav-title"): "index.md"},
+        {"Evil": "javascript:" + alert("docs-nav")},
+        {f"</title><meta http-equiv=refresh content='0;url={SINK}{MARKER}nav'>": "other.md"},
+    ],
     "markdown_extensions": [{"toc": {"permalink": img("docs-permalink")}}],
 }
 
@@ -640,7 +652,21 @@ A local image and diagram, which stay: ![ok](ok.png) ![diagram](diagram.svg)
 --8<-- "README.md"
 """
 
+# Pages without a heading are named after their file (and the edit link ends with the
+# file's path); with no nav in mkdocs.yml those names are the navigation. No "/" can be in
+# a file name: HTML entities spell it, and MkDocs decodes nothing, but the theme's
+# striptags does.
+NAMED_BY_FILES = {
+    "mkdocs.yml": "site_name: Names\nrepo_url: https://github.com/acme/names\n"
+    "edit_uri: edit/main/docs/\n",
+    "docs/index.md": "# Names\n",
+    f"docs/{attr_breakout('docs-file')}.md": "No heading here.\n",
+    "docs/&lt;&#x2f;title&gt;&lt;meta http&#45;equiv=refresh "
+    f"content=0;url=http:&#x2f;&#x2f;127.0.0.1:9&#x2f;{MARKER}file&gt;.md": "Nor here.\n",
+}
+
 DOCS_FILES: dict[str, dict[str, str | bytes]] = {
+    "hostile-names": NAMED_BY_FILES,
     "hostile-docs": {
         "mkdocs.yml": yaml.safe_dump(HOSTILE_MKDOCS, sort_keys=False, allow_unicode=True),
         "docs/index.md": HOSTILE_PAGE,
@@ -658,7 +684,7 @@ DOCS_FILES: dict[str, dict[str, str | bytes]] = {
         "docs/escaped.css": f"a {{ background: u\\72l(//127.0.0.1:9/{MARKER}css-escape) }}\n",
         "docs/ok.png": PNG,
         "docs/assets/javascripts/bundle.d7400e89.min.js": f"{alert('docs-shadow-bundle')}\n",
-    }
+    },
 }
 
 

@@ -12,14 +12,19 @@
     }, 0);
   };
   window.__md_get = function (key, storage, where) {
-    storage = storage || localStorage;
-    where = where || window.__md_scope;
-    return JSON.parse(storage.getItem(where.pathname + "." + key));
+    try {
+      storage = storage || localStorage;
+      where = where || window.__md_scope;
+      return JSON.parse(storage.getItem(where.pathname + "." + key));
+    } catch (error) {
+      // No storage (a sandboxed or private page) or a value that is not JSON: none kept.
+      return null;
+    }
   };
   window.__md_set = function (key, value, storage, where) {
-    storage = storage || localStorage;
-    where = where || window.__md_scope;
     try {
+      storage = storage || localStorage;
+      where = where || window.__md_scope;
       storage.setItem(where.pathname + "." + key, JSON.stringify(value));
     } catch (error) {
       // Storage may be full or forbidden: settings are then not remembered.
