@@ -17,8 +17,15 @@ from typing import Any
 import click
 
 from . import __version__
-from .catalog import CatalogOptions, build_catalog
-from .config import CONFIG_FILE, BacklotConfig, ConfigError, LocalSource, load_config
+from .catalog import build_catalog
+from .config import (
+    CONFIG_FILE,
+    DEFAULT_DESCRIPTOR_GLOBS,
+    BacklotConfig,
+    ConfigError,
+    LocalSource,
+    load_config,
+)
 from .csp import content_security_policy
 from .docs import published_sites, run_docs_stage
 from .model import (
@@ -32,7 +39,7 @@ from .model import (
 from .publish import sync_folder
 from .serve import serve_folder
 from .site import DocsSite, build_site
-from .sources import DEFAULT_DESCRIPTOR_GLOBS, Repository, discover_local
+from .sources import Repository, discover_local
 from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
@@ -169,7 +176,7 @@ def _run_catalog(config: BacklotConfig, out: Path) -> CatalogFile:
     with _progress("reading") as advance:
         result = build_catalog(
             _repositories(config),
-            CatalogOptions(max_file_bytes=config.catalog.max_file_bytes),
+            config.catalog,
             previous=previous,
             progress=advance,
         )

@@ -9,10 +9,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .sources import DEFAULT_DESCRIPTOR_GLOBS
-
 __all__ = [
     "CONFIG_FILE",
+    "DEFAULT_DESCRIPTOR_GLOBS",
     "DEFAULT_PLUGINS",
     "AnnotationLink",
     "BacklotConfig",
@@ -27,6 +26,7 @@ __all__ = [
 ]
 
 CONFIG_FILE = "backlot.yaml"
+DEFAULT_DESCRIPTOR_GLOBS: tuple[str, ...] = ("catalog-info.yaml", "catalog-info.yml")
 # techdocs-core bundles search, monorepo and gh-admonitions; material's search too.
 DEFAULT_PLUGINS = ("techdocs-core", "search", "material/search", "gh-admonitions")
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")

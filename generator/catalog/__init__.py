@@ -1,5 +1,5 @@
 """The catalog stage: descriptors in, ``catalog.json`` out."""
 
-from ._build import CatalogOptions, build_catalog
+from ._build import build_catalog
 
-__all__ = ["CatalogOptions", "build_catalog"]
+__all__ = ["build_catalog"]

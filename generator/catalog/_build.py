@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .. import __version__
+from ..config import CatalogSettings
 from ..model import (
     CatalogFile,
     EntityRef,
@@ -33,21 +34,13 @@ from ._positions import locate
 from ._read import read_descriptor_file
 from ._relate import relate
 
-__all__ = ["CatalogOptions", "build_catalog"]
+__all__ = ["build_catalog"]
 
 LOCATION_ANNOTATION = "backstage.io/managed-by-location"
 ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
 SOURCE_ANNOTATION = "backstage.io/source-location"
 VIEW_ANNOTATION = "backstage.io/view-url"
 EDIT_ANNOTATION = "backstage.io/edit-url"
-
-
-@dataclass(frozen=True)
-class CatalogOptions:
-    max_file_bytes: int = 10 * 1024 * 1024
-    # After aliases and placeholders are expanded: per document, and per repository.
-    max_document_bytes: int = 10 * 1024 * 1024
-    max_repository_bytes: int = 100 * 1024 * 1024
 
 
 @dataclass
@@ -82,7 +75,7 @@ class _Pending:
 
 @dataclass
 class _Run:
-    options: CatalogOptions
+    settings: CatalogSettings
     known: dict[str, EntitySource]
     previous: dict[str, EntitySource] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -98,7 +91,7 @@ class _Run:
 
 def build_catalog(
     repositories: Sequence[Repository],
-    options: CatalogOptions | None = None,
+    settings: CatalogSettings | None = None,
     previous: dict[str, EntitySource] | None = None,
     progress: Callable[[str], None] | None = None,
     known: dict[str, EntitySource] | None = None,
@@ -108,7 +101,7 @@ def build_catalog(
     ``previous`` is the last build's ``sources`` (to report entities that disappeared);
     ``known`` are entities of the rest of the organisation, which references may name.
     """
-    run = _Run(options or CatalogOptions(), known or {}, previous or {})
+    run = _Run(settings or CatalogSettings(), known or {}, previous or {})
     queue: deque[_Pending] = deque(
         _Pending(repo, path, _location_ref(repo, path))
         for repo in repositories
@@ -175,7 +168,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
     repository, path = pending.repository, pending.path
     display = repository.display(path)
     run.files += 1
-    read = read_descriptor_file(repository, path, run.options.max_file_bytes)
+    read = read_descriptor_file(repository, path, run.settings.max_file_bytes)
     for problem in read.problems:
         run.findings.append(
             Finding(
@@ -228,8 +221,8 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                     value,
                     repository,
                     path,
-                    run.options.max_file_bytes,
-                    budget=max(run.options.max_document_bytes - size, 0),
+                    run.settings.max_file_bytes,
+                    budget=max(run.settings.max_document_bytes - size, 0),
                 )
             except PlaceholderError as exc:
                 run.rejected += 1
@@ -315,7 +308,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
 def _too_large(run: _Run, repository: Repository, size: int) -> tuple[str, str] | None:
     """Rule and message when a document, with aliases and placeholders expanded, is over
     its own limit or takes its repository over the repository's; else None."""
-    limit = run.options.max_document_bytes
+    limit = run.settings.max_document_bytes
     if size > limit:
         return (
             "entity/too-large",
@@ -323,7 +316,7 @@ def _too_large(run: _Run, repository: Repository, size: int) -> tuple[str, str] 
             f"expanded, over the {limit / 1e6:.1f} MB limit (catalog.max_document_bytes)",
         )
     total = run.repository_bytes.get(repository.name, 0) + size
-    limit = run.options.max_repository_bytes
+    limit = run.settings.max_repository_bytes
     if total > limit:
         return (
             "repository/too-large",

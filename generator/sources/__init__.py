@@ -8,10 +8,9 @@ from ._repository import (
     RepositoryError,
     is_git_path,
 )
-from .local import DEFAULT_DESCRIPTOR_GLOBS, discover_local
+from .local import discover_local
 
 __all__ = [
-    "DEFAULT_DESCRIPTOR_GLOBS",
     "FileTooLarge",
     "GitFolder",
     "OutsideRepository",

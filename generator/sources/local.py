@@ -10,11 +10,10 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..config import DEFAULT_DESCRIPTOR_GLOBS
 from ._repository import Repository
 
-__all__ = ["DEFAULT_DESCRIPTOR_GLOBS", "discover_local"]
-
-DEFAULT_DESCRIPTOR_GLOBS: tuple[str, ...] = ("catalog-info.yaml", "catalog-info.yml")
+__all__ = ["discover_local"]
 
 
 def discover_local(
