@@ -29,6 +29,7 @@ from .config import (
 from .csp import content_security_policy
 from .docs import published_sites, run_docs_stage
 from .model import (
+    DOCS_PREFIX,
     CatalogFile,
     DocsReport,
     EntitySource,
@@ -282,7 +283,7 @@ def build(
     with workspace.locked("build"):
         catalog_file = _run_catalog(config, workspace.catalog)
         if config.docs.builder == "local":
-            _run_docs(config, catalog_file, workspace.output / "docs")
+            _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX)
         else:
             click.echo("docs: builder is external; repositories publish their own TechDocs")
         _run_site(config, catalog_file, workspace.output, workspace.catalog)
@@ -313,7 +314,7 @@ def docs_build(
     A site whose inputs did not change is not built again.
     """
     config = _load_settings(config_path, path, cache_dir)
-    workspace = Workspace(config.cache_dir, output or config.output / "docs")
+    workspace = Workspace(config.cache_dir, output or config.output / DOCS_PREFIX)
     with workspace.locked("docs build"):
         catalog_file = _run_catalog(config, workspace.catalog)
         report = _run_docs(config, catalog_file, workspace.output)

@@ -3,7 +3,7 @@
 from ._build import METADATA_FILE, DocsBuildResult, SiteOutcome, build_docs
 from ._mkdocs_config import DocsConfigError
 from ._published import published_sites
-from ._sources import DocsSource, find_docs_sources, storage_path
+from ._sources import DocsSource, find_docs_sources
 from ._stage import run_docs_stage
 
 __all__ = [
@@ -16,5 +16,4 @@ __all__ = [
     "find_docs_sources",
     "published_sites",
     "run_docs_stage",
-    "storage_path",
 ]

@@ -32,7 +32,7 @@ from typing import Any
 from .. import __version__
 from ..config import DocsSettings
 from ..csp import content_security_policy
-from ..model import DocsProblem, SiteStatus, repository_identity
+from ..model import DocsProblem, SiteStatus, portal_link_from_docs, repository_identity
 from ..sources import Repository, RepositoryError
 from ..workers import Failure, JobLimits, run_isolated
 from ..workspace import Workspace
@@ -124,7 +124,7 @@ def build_docs(
     *,
     settings: DocsSettings | None = None,
     allowed_hosts: tuple[str, ...] = (),
-    portal_root: str | None = "../../../../",
+    link_back: Callable[[str], str] | None = portal_link_from_docs,
     progress: Callable[[SiteOutcome], None] | None = None,
     scratch: Path | None = None,
     publisher: str | None = None,
@@ -132,8 +132,8 @@ def build_docs(
 ) -> DocsBuildResult:
     """Build ``sources`` into ``out/<namespace>/<kind>/<name>/``.
 
-    ``portal_root``: the portal's root relative to a docs site's root, for the header link
-    back to the entity page (None when the docs are published without a portal).
+    ``link_back``: from a storage path to the entity's page, relative to the docs site's
+    root, for the header's link back to the portal (None: docs without a portal).
     ``scratch``: where sites are built before they are swapped in (default: the
     workspace's, on the same file system as ``out``). ``publisher``: the
     repository publishing the sites, for their metadata (default: each site's own).
@@ -152,9 +152,7 @@ def build_docs(
             source=source,
             out=out,
             scratch=scratch,
-            homepage=f"{portal_root}catalog/{source.storage_path}/index.html"
-            if portal_root
-            else "",
+            homepage=link_back(source.storage_path) if link_back is not None else "",
             allowed_plugins=settings.allowed_plugins,
             allowed_hosts=allowed_hosts,
             tree_limits=tree_limits,

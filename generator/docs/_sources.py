@@ -5,10 +5,10 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from ..model import CatalogFile, DocsProblem
+from ..model import CatalogFile, DocsProblem, EntityRef
 from ..sources import OutsideRepository, Repository
 
-__all__ = ["DocsSource", "find_docs_sources", "storage_path"]
+__all__ = ["DocsSource", "find_docs_sources"]
 
 TECHDOCS_REF = "backstage.io/techdocs-ref"
 
@@ -24,13 +24,6 @@ class DocsSource:
     folder: str  # POSIX path of the docs folder within the repository ("" = its root)
     site_name: str
     description: str
-
-
-def storage_path(ref_key: str) -> str:
-    """``component:default/orders`` → ``default/component/orders`` (lowercase triplet)."""
-    kind, _, rest = ref_key.lower().partition(":")
-    namespace, _, name = rest.partition("/")
-    return f"{namespace}/{kind}/{name}"
 
 
 def find_docs_sources(
@@ -96,7 +89,7 @@ def find_docs_sources(
         found.append(
             DocsSource(
                 entity_ref=key,
-                storage_path=storage_path(key),
+                storage_path=EntityRef.from_key(key).storage_path,
                 repository=repository,
                 folder="" if folder == "." else folder,
                 site_name=title if isinstance(title, str) else meta["name"],

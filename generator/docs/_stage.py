@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import DocsSettings
-from ..model import CatalogFile, DocsReport, SiteReport
+from ..model import CatalogFile, DocsReport, SiteReport, portal_link_from_docs
 from ..sources import Repository
 from ..workspace import Workspace
 from ._build import METADATA_FILE, SiteOutcome, build_docs
@@ -25,7 +25,7 @@ def run_docs_stage(
     *,
     settings: DocsSettings | None = None,
     allowed_hosts: tuple[str, ...] = (),
-    portal_root: str | None = "../../../../",
+    link_back: Callable[[str], str] | None = portal_link_from_docs,
     publisher: str | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
 ) -> DocsReport:
@@ -38,7 +38,7 @@ def run_docs_stage(
         cache_dir,
         settings=settings,
         allowed_hosts=allowed_hosts,
-        portal_root=portal_root,
+        link_back=link_back,
         publisher=publisher,
         progress=progress,
     )

@@ -15,10 +15,12 @@ from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._schema import Path, Problem, dotted
+from ._urls import DOCS_PREFIX, docs_site_dir, entity_dir, entity_page, portal_link_from_docs
 from ._validate import EntityCheck, Relation, check_entity
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "DOCS_PREFIX",
     "DOCS_REPORT_VERSION",
     "KINDS",
     "MAX_NESTING",
@@ -45,7 +47,10 @@ __all__ = [
     "Summary",
     "check_entity",
     "descriptor_json_schema",
+    "docs_site_dir",
     "dotted",
+    "entity_dir",
+    "entity_page",
     "find_kind",
     "is_valid_name",
     "is_windows_reserved",
@@ -54,6 +59,7 @@ __all__ = [
     "nesting_depth",
     "outside_origin",
     "parse_ref",
+    "portal_link_from_docs",
     "repository_identity",
     "safe_url",
 ]

@@ -25,6 +25,21 @@ class EntityRef(NamedTuple):
         """The canonical, lowercase form that Backstage's ``stringifyEntityRef`` returns."""
         return f"{self.kind}:{self.namespace}/{self.name}".lower()
 
+    @property
+    def storage_path(self) -> str:
+        """``<namespace>/<kind>/<name>``, lowercase: where Backstage stores the entity's
+        TechDocs, and the folder of its portal page below ``catalog/``."""
+        return f"{self.namespace}/{self.kind}/{self.name}".lower()
+
+    @classmethod
+    def from_key(cls, key: str) -> EntityRef:
+        """A canonical key (``component:default/orders``) back into its parts."""
+        kind, colon, rest = key.partition(":")
+        namespace, slash, name = rest.partition("/")
+        if not (colon and slash and kind and namespace and name):
+            raise RefError(f"{key!r} is not a canonical entity key (kind:namespace/name)")
+        return cls(kind, namespace, name)
+
     def __str__(self) -> str:
         return self.key
 

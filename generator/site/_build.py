@@ -28,8 +28,16 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import SiteSettings
 from ..csp import content_security_policy
-from ..docs import storage_path
-from ..model import CatalogFile, DocsReport, repository_identity
+from ..model import (
+    DOCS_PREFIX,
+    CatalogFile,
+    DocsReport,
+    EntityRef,
+    docs_site_dir,
+    entity_dir,
+    entity_page,
+    repository_identity,
+)
 from ..workers import die_with_parent
 from ..workspace import Workspace
 from ._catalog_index import catalog_pages, facet_counts, row_shards
@@ -37,7 +45,7 @@ from ._docs_index import DocsSite, read_docs_sites
 from ._model import SiteModel
 from ._pages import Section, entity_view, system_graph
 from ._safety import safe_url
-from ._urls import entity_dir, entity_page, page_file
+from ._urls import page_file
 from ._writer import SiteWriter, WriteStats, remove_stale
 from .graphs import Graph, neighbourhood, render_svgs
 
@@ -116,7 +124,7 @@ def build_site(
     settings = settings or SiteSettings()
     now = build_time()
     model = SiteModel.from_catalog(catalog)
-    docs_sites = read_docs_sites(out / "docs")
+    docs_sites = read_docs_sites(out / DOCS_PREFIX)
     for path, published in (published_docs or {}).items():
         docs_sites.setdefault(path, published)
     _attach_docs(model, docs_sites, docs_report or DocsReport())
@@ -427,13 +435,13 @@ def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsRepor
     bucket, any repository whose CI can publish could write a site under another entity's
     name, and the portal would then vouch for it."""
     for key in model.entities:
-        site = sites.get(storage_path(key))
+        site = sites.get(EntityRef.from_key(key).storage_path)
         if site is None:
             continue
         source = model.catalog.sources.get(key)
         own = repository_identity(source.url, source.repository) if source else None
         if site.repository is not None and site.repository == own:
-            model.docs[key] = f"docs/{site.storage_path}/index.html"
+            model.docs[key] = docs_site_dir(site.storage_path) + "index.html"
         elif site.repository is None:
             model.docs_errors[key] = (
                 "its docs do not say which repository published them (built by another "
@@ -452,7 +460,7 @@ def _attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsRepor
 
 def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:
     documented = sorted(model.docs, key=lambda k: model.labels[k][1].lower())
-    owned = {storage_path(k): k for k in model.entities}
+    owned = {EntityRef.from_key(k).storage_path: k for k in model.entities}
     coverage = []
     for kind in ("Component", "API", "System", "Resource"):
         total = sum(1 for label in model.labels.values() if label[0] == kind)
@@ -466,9 +474,9 @@ def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:
             {
                 "row": model.row(k),
                 "href": model.docs[k],
-                "built": sites[storage_path(k)].built,
-                "built_label": _label(sites[storage_path(k)].built)
-                if sites[storage_path(k)].built
+                "built": sites[EntityRef.from_key(k).storage_path].built,
+                "built_label": _label(sites[EntityRef.from_key(k).storage_path].built)
+                if sites[EntityRef.from_key(k).storage_path].built
                 else "unknown",
             }
             for k in documented
@@ -479,7 +487,7 @@ def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:
             for k, message in sorted(model.docs_errors.items())
         ],
         "orphaned": [
-            {"path": path, "site_name": site.site_name, "href": f"docs/{path}/index.html"}
+            {"path": path, "site_name": site.site_name, "href": docs_site_dir(path) + "index.html"}
             for path, site in sorted(sites.items())
             if path not in owned
         ],

@@ -11,8 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import CatalogFile, EntitySource, Finding
-from ._urls import entity_page
+from ..model import CatalogFile, EntitySource, Finding, entity_page
 
 __all__ = ["EntityRow", "RefView", "SiteModel"]
 

@@ -9,11 +9,10 @@ import yaml
 from markupsafe import Markup
 
 from ..config import SiteSettings
-from ..model import Finding
+from ..model import Finding, entity_dir, entity_page
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._safety import markdown_to_html, safe_url
-from ._urls import entity_dir, entity_page
 from .graphs import Graph, GraphEdge, GraphNode
 
 __all__ = ["EntityView", "Section", "entity_view", "system_graph"]

@@ -33,8 +33,9 @@
     starButton.addEventListener("click", function () {
       var list = starred().filter(function (s) { return s.key !== key; });
       if (starButton.getAttribute("aria-pressed") !== "true") {
-        var rel = "catalog/" + key.replace(/^([^:]+):([^/]+)\/(.*)$/, "$2/$1/$3") + "/index.html";
-        list.push({ key: key, title: article.getAttribute("data-title"), href: rel });
+        // The page says where it lives (relative to the portal's root): the URL layout
+        // is the build's to decide, not rebuilt here from the key.
+        list.push({ key: key, title: article.getAttribute("data-title"), href: article.getAttribute("data-href") });
       }
       saveStarred(list);
       sync();

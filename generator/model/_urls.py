@@ -1,0 +1,41 @@
+"""Where an entity's pages live: the portal's and its TechDocs', as relative site paths.
+
+One layout for every stage: the site writes pages there and links them, the docs stage
+links back from a docs site to its entity's page, and the portal's script reads the
+page's own address from the page (never rebuilding it from a key). Paths are relative to
+the portal's root and name ``index.html``, so links work at any base path and from disk.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from ._refs import EntityRef
+
+__all__ = ["DOCS_PREFIX", "docs_site_dir", "entity_dir", "entity_page", "portal_link_from_docs"]
+
+DOCS_PREFIX = "docs/"  # where the portal serves TechDocs (the bucket's prefix, by the CDN)
+
+
+def entity_dir(ref_key: str) -> str:
+    """``component:default/orders`` → ``catalog/default/component/orders/``."""
+    return f"catalog/{quote(EntityRef.from_key(ref_key).storage_path)}/"
+
+
+def entity_page(ref_key: str) -> str:
+    """The site path of an entity's page file; pages put their ``root`` in front of it."""
+    return entity_dir(ref_key) + "index.html"
+
+
+def docs_site_dir(storage_path: str) -> str:
+    """The site path of the TechDocs stored at ``<namespace>/<kind>/<name>``."""
+    return f"{DOCS_PREFIX}{storage_path}/"
+
+
+def portal_link_from_docs(storage_path: str) -> str:
+    """From a docs site's root (``docs/<namespace>/<kind>/<name>/``) back to its entity's
+    page in the portal: four folders up, then the entity page."""
+    namespace, kind, name = storage_path.split("/")
+    return "../" * (docs_site_dir(storage_path).count("/")) + entity_page(
+        EntityRef(kind, namespace, name).key
+    )
