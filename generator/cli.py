@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import importlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -40,7 +39,7 @@ from .model import (
 from .publish import sync_folder
 from .serve import serve_folder
 from .site import DocsSite, build_site
-from .sources import Repository, discover_local
+from .sources import Repository, SourceError, open_repositories, repositories_to_validate
 from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
@@ -78,12 +77,10 @@ def _load_settings(
 
 
 def _repositories(config: BacklotConfig) -> list[Repository]:
-    repositories: list[Repository] = []
-    for source in config.catalog.sources:
-        if not source.path.is_dir():
-            raise click.ClickException(f"{source.path}: no such folder of repositories")
-        repositories.extend(discover_local(source.path, source.descriptors, source.url_template))
-    return repositories
+    try:
+        return open_repositories(config.catalog)
+    except SourceError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @contextmanager
@@ -517,7 +514,7 @@ def validate(
     Exits 1 when a document is one Backstage would reject (with --strict, also on
     warnings: unresolved references, orphans, missing Location targets).
     """
-    repositories = _validation_repositories(paths, globs or DEFAULT_DESCRIPTOR_GLOBS)
+    repositories = repositories_to_validate(paths, globs or DEFAULT_DESCRIPTOR_GLOBS)
     known: dict[str, EntitySource] = {}
     if catalog_path is not None:
         try:
@@ -552,31 +549,6 @@ def validate(
         )
     failed = any(f.severity == "error" for f in findings) or (strict and bool(findings))
     sys.exit(1 if failed else 0)
-
-
-def _validation_repositories(paths: Sequence[Path], globs: Sequence[str]) -> list[Repository]:
-    """Folders are read as ``backlot catalog`` reads them (a repository, or a folder of
-    repositories); a single file is part of its enclosing git checkout, so ``$text`` and
-    Location targets stay contained exactly as in a build."""
-    repositories: list[Repository] = []
-    for path in paths:
-        absolute = path.resolve()
-        if absolute.is_dir():
-            found = discover_local(absolute, globs)
-        else:
-            root = _enclosing_checkout(absolute.parent) or absolute.parent
-            found = [
-                Repository(root.name, root, descriptors=(absolute.relative_to(root).as_posix(),))
-            ]
-        repositories.extend(dataclasses.replace(r, display_root=r.root) for r in found)
-    return repositories
-
-
-def _enclosing_checkout(folder: Path) -> Path | None:
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
 
 
 def _github_annotation(finding: Finding) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "DocsStorage",
     "LocalSource",
     "SecuritySettings",
+    "Source",
     "SiteSettings",
     "load_config",
 ]
@@ -51,8 +52,14 @@ class LocalSource(_Settings):
     )
 
 
+# Every kind of source, told apart by ``type``; open_repositories (sources/) opens each.
+# With the GitHub crawl and git sources this becomes a pydantic union discriminated on
+# ``type`` (a union needs two members).
+Source = LocalSource
+
+
 class CatalogSettings(_Settings):
-    sources: tuple[LocalSource, ...] = ()
+    sources: tuple[Source, ...] = ()
     max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_document_bytes: int = Field(
         default=10 * 1024 * 1024,

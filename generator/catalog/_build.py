@@ -158,9 +158,7 @@ def build_catalog(
 
 
 def _location_ref(repository: Repository, path: str) -> str:
-    if repository.url:
-        return f"url:{repository.url}/blob/HEAD/{path}"
-    return f"file:{(repository.root / path).resolve()}"
+    return repository.location(path)
 
 
 def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
@@ -278,7 +276,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 path=path,
                 line=doc.line,
                 document=doc.index,
-                url=f"{repository.url}/blob/HEAD/{path}" if repository.url else None,
+                url=repository.web_url(path, "blob"),
                 commit=repository.commit,
             ),
             file=display,
@@ -393,14 +391,11 @@ def _with_location_annotations(
     if annotations is not None and not isinstance(annotations, dict):
         return entity
     added: dict[str, str] = {}
-    if repository.url:
-        directory = posixpath.dirname(path)
-        tree = f"{repository.url}/tree/HEAD/{directory + '/' if directory else ''}"
-        added = {
-            VIEW_ANNOTATION: f"{repository.url}/blob/HEAD/{path}",
-            EDIT_ANNOTATION: f"{repository.url}/edit/HEAD/{path}",
-            SOURCE_ANNOTATION: f"url:{tree}",
-        }
+    view = repository.web_url(path, "blob")
+    edit = repository.web_url(path, "edit")
+    tree = repository.web_url(posixpath.dirname(path), "tree")
+    if view is not None and edit is not None and tree is not None:
+        added = {VIEW_ANNOTATION: view, EDIT_ANNOTATION: edit, SOURCE_ANNOTATION: f"url:{tree}"}
     merged = {
         **added,
         **(annotations or {}),
@@ -462,7 +457,7 @@ def _location_targets(
         except OutsideRepository as exc:
             warn("location/outside-repository", str(exc))
             continue
-        if not (repository.root / relpath).is_file():
+        if not repository.is_file(relpath):
             if not optional:
                 warn("location/target-missing", f"target {target} does not exist")
             continue

@@ -307,7 +307,7 @@ def _check_and_build(job: _Job, started: float) -> SiteOutcome:
     source = job.source
     repository = source.repository
     # Before anything of the repository is read: no link may lead out of it.
-    check_links(repository.root)
+    check_links(repository.resolve("."))
     config_path = _mkdocs_file(repository, source.folder)
     config_text = None
     if config_path is not None:

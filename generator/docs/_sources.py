@@ -55,10 +55,9 @@ def find_docs_sources(
         base = posixpath.dirname(source.path)
         if kind == "dir":
             folder = posixpath.normpath(posixpath.join(base, target or "."))
-        elif kind == "url" and repository.url and target.startswith(f"{repository.url}/tree/"):
+        elif kind == "url" and (own := repository.folder_of(target)) is not None:
             # A URL into the entity's own repository: read the checkout we already have.
-            rest = target[len(f"{repository.url}/tree/") :]
-            folder = posixpath.normpath(rest.partition("/")[2] or ".")
+            folder = own
         elif kind == "url":
             problem(
                 key,

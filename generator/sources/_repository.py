@@ -1,20 +1,34 @@
-"""A repository as the catalog stage sees it: named files, read safely, never outside it."""
+"""A repository as every stage sees it: named files, read safely, never outside it.
+
+``Repository`` is the protocol the stages use; ``LocalRepository`` is a checked-out folder
+(the local source's, and later the crawl's and git's, which check out or fetch into one).
+Nothing outside a repository object touches its files by path: the boundary (no path
+outside the repository, none into ``.git``, only regular files) is kept in one place, and
+so are the shapes of its web addresses (``blob/``, ``edit/``, ``tree/``), which belong to
+the host that serves it.
+"""
 
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Literal, Protocol
 
 __all__ = [
     "FileTooLarge",
     "GitFolder",
+    "LocalRepository",
     "OutsideRepository",
     "Repository",
     "RepositoryError",
+    "WebView",
     "is_git_path",
 ]
+
+WebView = Literal["blob", "edit", "tree"]
 
 
 class RepositoryError(Exception):
@@ -41,8 +55,52 @@ def is_git_path(relpath: str) -> bool:
     return any(part.lower() == ".git" for part in relpath.split("/"))
 
 
+class Repository(Protocol):
+    """What a stage may ask of a repository. Paths handed in and out are POSIX paths
+    relative to its root; every read is refused outside the repository and in ``.git``."""
+
+    @property
+    def name(self) -> str:
+        """How the portal names it (unique among the sources)."""
+
+    @property
+    def url(self) -> str | None:
+        """The web address of its default branch, when known."""
+
+    @property
+    def commit(self) -> str | None: ...
+
+    @property
+    def descriptors(self) -> tuple[str, ...]:
+        """Its descriptor files, as the source found them."""
+
+    def display(self, relpath: str) -> str:
+        """How messages name one of its files."""
+
+    def resolve(self, relpath: str) -> Path:
+        """The real local path of a file or folder (the docs stage builds from it)."""
+
+    def relative(self, real: Path) -> str | None:
+        """A real path back to the repository's own path, or None if outside it."""
+
+    def read_bytes(self, relpath: str, limit: int) -> bytes: ...
+
+    def glob(self, pattern: str) -> list[str]: ...
+
+    def is_file(self, relpath: str) -> bool: ...
+
+    def location(self, relpath: str) -> str:
+        """Backstage's ``managed-by-location`` for a file: ``url:…`` or ``file:…``."""
+
+    def web_url(self, relpath: str, view: WebView) -> str | None:
+        """The file's (or folder's, for ``tree``) page on the host, when known."""
+
+    def folder_of(self, url: str) -> str | None:
+        """The folder a ``tree`` URL into this repository names, or None."""
+
+
 @dataclass(frozen=True)
-class Repository:
+class LocalRepository:
     """A checked-out repository: its files live below ``root``.
 
     ``name`` is how the portal names it; ``url`` (when known) is the web address of its
@@ -119,6 +177,35 @@ class Repository:
         if len(data) > limit:
             raise FileTooLarge(f"{relpath} is over the {limit / 1e6:.0f} MB limit")
         return data
+
+    def is_file(self, relpath: str) -> bool:
+        try:
+            return stat.S_ISREG(self.resolve(relpath).stat().st_mode)
+        except (RepositoryError, OSError):
+            return False
+
+    def location(self, relpath: str) -> str:
+        web = self.web_url(relpath, "blob")
+        if web is not None:
+            return f"url:{web}"
+        return f"file:{os.path.realpath(self.root / relpath)}"
+
+    def web_url(self, relpath: str, view: WebView) -> str | None:
+        """GitHub's shapes (GitHub Enterprise and Gitea share them), at ``HEAD``: the
+        default branch, whatever it is called."""
+        if not self.url:
+            return None
+        if view == "tree":
+            folder = "" if relpath in ("", ".") else relpath.rstrip("/") + "/"
+            return f"{self.url}/tree/HEAD/{folder}"
+        return f"{self.url}/{view}/HEAD/{relpath}"
+
+    def folder_of(self, url: str) -> str | None:
+        prefix = f"{self.url}/tree/" if self.url else None
+        if prefix is None or not url.startswith(prefix):
+            return None
+        # <ref>/<folder…>: the checkout is the default branch, whichever ref is named.
+        return posixpath.normpath(url[len(prefix) :].partition("/")[2] or ".")
 
     def glob(self, pattern: str) -> list[str]:
         """Regular files matching ``pattern`` (relative to the root), sorted; links out of

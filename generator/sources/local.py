@@ -6,19 +6,20 @@ A folder that itself holds a descriptor is taken as a single repository, so
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import DEFAULT_DESCRIPTOR_GLOBS
-from ._repository import Repository
+from ._repository import LocalRepository
 
-__all__ = ["discover_local"]
+__all__ = ["discover_local", "repositories_to_validate"]
 
 
 def discover_local(
     root: Path, globs: Sequence[str] = DEFAULT_DESCRIPTOR_GLOBS, url_template: str | None = None
-) -> list[Repository]:
+) -> list[LocalRepository]:
     """The repositories below ``root`` with the descriptor files each one holds.
 
     ``url_template`` (e.g. ``https://github.com/acme/{name}``) gives each repository a web
@@ -39,11 +40,39 @@ def discover_local(
             continue
         url = url_template.format(name=folder.name) if url_template else _git_web_url(folder)
         repositories.append(
-            Repository(
+            LocalRepository(
                 folder.name, folder, url=url, commit=_git_commit(folder), descriptors=descriptors
             )
         )
     return repositories
+
+
+def repositories_to_validate(paths: Sequence[Path], globs: Sequence[str]) -> list[LocalRepository]:
+    """What ``backlot validate`` checks. Folders are read as ``backlot catalog`` reads them
+    (a repository, or a folder of repositories); a single file is part of its enclosing
+    git checkout, so ``$text`` and Location targets stay contained exactly as in a build.
+    Messages name files as the user typed them (relative to the working directory)."""
+    repositories: list[LocalRepository] = []
+    for path in paths:
+        absolute = path.resolve()
+        if absolute.is_dir():
+            found = discover_local(absolute, globs)
+        else:
+            root = _enclosing_checkout(absolute.parent) or absolute.parent
+            found = [
+                LocalRepository(
+                    root.name, root, descriptors=(absolute.relative_to(root).as_posix(),)
+                )
+            ]
+        repositories.extend(dataclasses.replace(r, display_root=r.root) for r in found)
+    return repositories
+
+
+def _enclosing_checkout(folder: Path) -> Path | None:
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 def _descriptors(folder: Path, globs: Sequence[str]) -> tuple[str, ...]:
