@@ -21,8 +21,8 @@ __all__ = [
     "DocsStorage",
     "LocalSource",
     "SecuritySettings",
-    "Source",
     "SiteSettings",
+    "Source",
     "load_config",
 ]
 
