@@ -9,6 +9,7 @@ from ._formats import (
     is_windows_reserved,
     outside_origin,
     repository_identity,
+    repository_web_address,
     safe_url,
 )
 from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
@@ -61,5 +62,6 @@ __all__ = [
     "parse_ref",
     "portal_link_from_docs",
     "repository_identity",
+    "repository_web_address",
     "safe_url",
 ]

@@ -19,6 +19,7 @@ __all__ = [
     "is_windows_reserved",
     "outside_origin",
     "repository_identity",
+    "repository_web_address",
     "safe_url",
 ]
 
@@ -231,11 +232,17 @@ def outside_origin(url: str) -> str | None:
     return host or "//"
 
 
+def repository_web_address(url: str) -> str:
+    """A repository's web address, from the address of a file or folder in it as
+    ``catalog.json`` records it (``…/blob/HEAD/catalog-info.yaml`` → the repository):
+    the inverse of the sources' URL shapes, for the stages that read only the catalog."""
+    return url.split("/blob/", 1)[0].split("/tree/", 1)[0]
+
+
 def repository_identity(url: str | None, name: str) -> str:
     """How a repository is named when the portal checks where published docs came from: its
     web address when known (``https://github.com/acme/orders``, whatever path follows), else
     its name; lowercase, without ``.git`` or a trailing slash."""
     if url:
-        base = url.split("/blob/", 1)[0].split("/tree/", 1)[0]
-        return base.removesuffix("/").removesuffix(".git").lower()
+        return repository_web_address(url).removesuffix("/").removesuffix(".git").lower()
     return name.lower()

@@ -1,6 +1,7 @@
 """The site stage: ``catalog.json`` → the portal, a folder of static HTML."""
 
-from ._build import SiteResult, build_site, templates_dir
+from ._build import SiteResult, build_site
+from ._context import templates_dir
 from ._docs_index import DocsSite
 
 __all__ = ["DocsSite", "SiteResult", "build_site", "templates_dir"]

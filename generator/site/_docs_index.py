@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DocsSite", "read_docs_sites"]
+from ..model import DocsReport, EntityRef, docs_site_dir, repository_identity
+from ._model import SiteModel
+
+__all__ = ["DocsSite", "attach_docs", "read_docs_sites"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +54,31 @@ def read_docs_sites(docs_dir: Path) -> dict[str, DocsSite]:
             repository if isinstance(repository, str) else None,
         )
     return sites
+
+
+def attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsReport) -> None:
+    """Link each entity's docs, when they came from the entity's own repository: in the
+    bucket, any repository whose CI can publish could write a site under another entity's
+    name, and the portal would then vouch for it."""
+    for key in model.entities:
+        site = sites.get(EntityRef.from_key(key).storage_path)
+        if site is None:
+            continue
+        source = model.catalog.sources.get(key)
+        own = repository_identity(source.url, source.repository) if source else None
+        if site.repository is not None and site.repository == own:
+            model.docs[key] = docs_site_dir(site.storage_path) + "index.html"
+        elif site.repository is None:
+            model.docs_errors[key] = (
+                "its docs do not say which repository published them (built by another "
+                "tool?), so they are not linked; publish them with backlot docs publish "
+                "(docs/unverified)"
+            )
+        else:
+            model.docs_errors[key] = (
+                f"docs under its name were published by {site.repository}, not by its own "
+                f"repository {own}; not linked (docs/other-repository)"
+            )
+    for key, problem in report.failed().items():
+        if key in model.entities:
+            model.docs_errors[key] = f"{problem.message} ({problem.rule})"

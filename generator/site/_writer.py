@@ -32,6 +32,9 @@ class WriteStats:
     files: set[str] = field(default_factory=set)
 
     def merge(self, other: WriteStats) -> None:
+        twice = self.files & other.files
+        if twice:
+            raise ValueError(f"{sorted(twice)[0]} was written twice in one build")
         self.written += other.written
         self.unchanged += other.unchanged
         self.files |= other.files
@@ -47,7 +50,7 @@ class SiteWriter:
     def write(self, relpath: str, content: str | bytes) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
         path = self.out / relpath
-        self.stats.files.add(relpath)
+        self._claim(relpath)
         try:
             if path.stat().st_size == len(data) and path.read_bytes() == data:
                 self.stats.unchanged += 1
@@ -67,7 +70,7 @@ class SiteWriter:
     def copy(self, relpath: str, source: Path) -> None:
         """Like write, for a large file already on disk: compared and copied in chunks."""
         path = self.out / relpath
-        self.stats.files.add(relpath)
+        self._claim(relpath)
         if path.is_file() and filecmp.cmp(source, path, shallow=False):
             self.stats.unchanged += 1
             return
@@ -85,8 +88,18 @@ class SiteWriter:
 
     def keep(self, relpath: str) -> None:
         """Count a file as produced without rewriting it (its inputs did not change)."""
-        self.stats.files.add(relpath)
+        self._claim(relpath)
         self.stats.unchanged += 1
+
+    def merge(self, stats: WriteStats) -> None:
+        """What another writer of the same build (a worker's) produced."""
+        self.stats.merge(stats)
+
+    def _claim(self, relpath: str) -> None:
+        # Two pages at one path would be a bug that hides one of them: fail loudly.
+        if relpath in self.stats.files:
+            raise ValueError(f"{relpath} was written twice in one build")
+        self.stats.files.add(relpath)
 
     def _note_new(self, relpath: str, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,123 @@
+"""The entity pages: the bulk of a build (a graph layout and a template each), rendered in
+batches across worker processes that inherit the build's context by fork. A page whose
+inputs did not change is kept as it is."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..model import entity_dir, entity_page
+from ..workers import die_with_parent
+from ._context import SiteContext, label, root_of
+from ._output import PageOutput
+from ._pages import Section, entity_view, system_graph
+from ._urls import page_file
+from ._writer import SiteWriter, WriteStats
+from .graphs import Graph, neighbourhood, render_svgs
+
+__all__ = ["EntityPages"]
+
+BATCH = 500
+
+# The context of the build, for the forked workers: set just before the pool starts,
+# read-only while it runs, cleared after.
+_context: SiteContext | None = None
+
+
+@dataclass
+class _Batch:
+    stats: WriteStats
+    rendered: int
+    problems: list[str]
+
+
+class EntityPages:
+    def __init__(self, workers: int | None, progress: Callable[[int], None] | None) -> None:
+        self.workers = workers
+        self.progress = progress
+
+    def render(self, context: SiteContext, output: PageOutput) -> None:
+        global _context
+        clean = {
+            k
+            for k in context.keys
+            if k not in context.dirty and (context.out / entity_page(k)).is_file()
+        }
+        for key in context.keys:
+            if key in clean:
+                output.keep_page(entity_page(key))
+        _context = context
+        try:
+            for batch in self._batches([k for k in context.keys if k not in clean]):
+                output.rendered(batch.stats, batch.rendered, batch.problems)
+                if self.progress is not None:
+                    self.progress(batch.rendered)
+        finally:
+            _context = None
+
+    def _batches(self, keys: list[str]) -> Iterator[_Batch]:
+        batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+        count = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        if count <= 1 or len(batches) <= 1:
+            yield from map(_render_batch, batches)
+            return
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            max_workers=count, mp_context=fork, initializer=die_with_parent
+        ) as pool:
+            yield from pool.map(_render_batch, batches)
+
+
+def _render_batch(keys: list[str]) -> _Batch:
+    """Render the pages of ``keys`` (in a worker): views, graphs, then HTML."""
+    context = _context
+    assert context is not None, "entity pages are rendered within EntityPages.render"
+    model, settings = context.model, context.settings
+    writer = SiteWriter(context.out, context.scratch, context.workspace.site_journal)
+    views = {}
+    graphs: dict[str, Graph] = {}
+    extra_graphs: dict[str, Graph] = {}
+    problems: list[str] = []
+    for key in keys:
+        root = root_of(entity_dir(key))
+        changed = context.changed[key]
+        view = entity_view(model, key, settings, changed, label(changed))
+        graph, _ = neighbourhood(
+            model.relations,
+            model.labels,
+            key,
+            lambda target, root=root: root + entity_page(target),  # type: ignore[misc]
+            depth=settings.graph_depth,
+            max_fanout=settings.graph_max_fanout,
+            max_nodes=settings.graph_max_nodes,
+        )
+        problems += [f"{key}: {p}" for p in view.problems]
+        views[key] = view
+        graphs[key] = graph
+        if view.kind == "System":
+            extra_graphs[key] = system_graph(model, key, root)
+    cache = context.workspace.cache_dir
+    svgs = render_svgs(graphs, cache, workers=1) if graphs else {}
+    system_svgs = render_svgs(extra_graphs, cache, workers=1) if extra_graphs else {}
+    template = context.env.get_template("entity.html")
+    for key, view in views.items():
+        view.graph = Markup(svgs[key]) if key in svgs else None
+        view.graph_kinds = sorted({n.kind for n in graphs[key].nodes if n.kind})
+        if key in system_svgs:
+            view.sections.insert(0, Section("System diagram", graph=Markup(system_svgs[key])))
+        html = template.render(
+            root=root_of(view.dir),
+            site_title=settings.title,
+            provenance=f"From {view.source_label}",
+            page_title=f"{view.label} ({view.kind})",
+            section="catalog",
+            e=view,
+        )
+        writer.write(page_file(view.dir), html)
+    return _Batch(writer.stats, len(views), problems)
