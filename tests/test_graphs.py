@@ -284,7 +284,7 @@ def test_a_cached_graph_is_not_laid_out_again(
     def no_graphviz(graph: Graph) -> str:
         raise AssertionError("laid out again")
 
-    monkeypatch.setattr(graphs, "_layout", no_graphviz)
+    monkeypatch.setattr(graphs._layout, "_layout", no_graphviz)
     assert render_svgs({"orders": graph}, tmp_path) == {"orders": first["orders"]}
     # a graph that changed is a cache miss (and here would need Graphviz)
     other, _ = neighbourhood(relations, nodes, "component:default/payments", href)
@@ -374,7 +374,7 @@ def test_the_sanitiser_keeps_only_plain_svg_whatever_graphviz_emits() -> None:
 </g>
 </g>
 </svg>"""
-    svg = graphs._finish(raw, graph)
+    svg = graphs._svg.finish(raw, graph)
     root = parse(svg)
     assert {e.tag for e in root.iter()} <= {f"{SVG}{t}" for t in ("svg", "g", "title", "a")} | {
         f"{SVG}ellipse",

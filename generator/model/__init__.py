@@ -15,6 +15,7 @@ from ._formats import (
 from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
+from ._relations import FORWARD_RELATIONS, RELATION_TITLES, forward_of
 from ._schema import Path, Problem, dotted
 from ._urls import DOCS_PREFIX, docs_site_dir, entity_dir, entity_page, portal_link_from_docs
 from ._validate import EntityCheck, Relation, check_entity
@@ -23,10 +24,12 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "DOCS_PREFIX",
     "DOCS_REPORT_VERSION",
+    "FORWARD_RELATIONS",
     "KINDS",
     "MAX_NESTING",
     "METADATA",
     "RELATION_INVERSES",
+    "RELATION_TITLES",
     "SAFE_SCHEMES",
     "SCHEMA_VERSION",
     "CatalogFile",
@@ -53,6 +56,7 @@ __all__ = [
     "entity_dir",
     "entity_page",
     "find_kind",
+    "forward_of",
     "is_valid_name",
     "is_windows_reserved",
     "json_safe",

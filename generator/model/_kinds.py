@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._relations import RELATION_INVERSES
 from ._schema import Arr, Node, Obj, OneOf, Str, StrOrBool
 
 __all__ = [
@@ -17,24 +18,6 @@ __all__ = [
 
 BACKSTAGE_VERSIONS = ("backstage.io/v1alpha1", "backstage.io/v1beta1")
 TEMPLATE_VERSIONS = ("scaffolder.backstage.io/v1beta3",)
-
-# Relation type → the type the target gets back.
-RELATION_INVERSES: dict[str, str] = {
-    "ownedBy": "ownerOf",
-    "ownerOf": "ownedBy",
-    "partOf": "hasPart",
-    "hasPart": "partOf",
-    "providesApi": "apiProvidedBy",
-    "apiProvidedBy": "providesApi",
-    "consumesApi": "apiConsumedBy",
-    "apiConsumedBy": "consumesApi",
-    "dependsOn": "dependencyOf",
-    "dependencyOf": "dependsOn",
-    "childOf": "parentOf",
-    "parentOf": "childOf",
-    "hasMember": "memberOf",
-    "memberOf": "hasMember",
-}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import yaml
 from markupsafe import Markup
 
 from ..config import SiteSettings
-from ..model import Finding, entity_dir, entity_page
+from ..model import FORWARD_RELATIONS, RELATION_TITLES, Finding, entity_dir, entity_page
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._safety import markdown_to_html, safe_url
@@ -18,27 +18,6 @@ from .graphs import Graph, GraphEdge, GraphNode
 __all__ = ["EntityView", "Section", "entity_view", "system_graph"]
 
 MAX_DEFINITION_CHARS = 200_000
-
-RELATION_TITLES = {
-    "ownedBy": "Owned by",
-    "ownerOf": "Owns",
-    "partOf": "Part of",
-    "hasPart": "Has part",
-    "providesApi": "Provides APIs",
-    "apiProvidedBy": "Provided by",
-    "consumesApi": "Consumes APIs",
-    "apiConsumedBy": "Consumed by",
-    "dependsOn": "Depends on",
-    "dependencyOf": "Dependency of",
-    "childOf": "Parent group",
-    "parentOf": "Sub-groups",
-    "hasMember": "Members",
-    "memberOf": "Member of",
-}
-# Canonical direction of each relation pair, for drawing one edge per pair.
-FORWARD = frozenset(
-    {"ownedBy", "partOf", "providesApi", "consumesApi", "dependsOn", "childOf", "hasMember"}
-)
 
 
 @dataclass
@@ -241,7 +220,7 @@ def system_graph(model: SiteModel, key: str, root: str) -> Graph:
         GraphEdge(member, target, relation)
         for member in members
         for relation, target in model.relations.get(member, ())
-        if relation in FORWARD and target in inside
+        if relation in FORWARD_RELATIONS and target in inside
     ]
     return Graph(
         tuple(nodes), tuple(sorted(set(edges), key=lambda e: (e.source, e.target, e.label)))

@@ -1,0 +1,149 @@
+"""Laying graphs out: DOT in, Graphviz's SVG out (pygraphviz, in-process), then made safe by
+``_svg``; finished drawings are cached by the graph's digest, and uncached ones laid out in
+a process pool. Graphviz only ever sees ids we make up (``n0``, ``e0``) and labels in quoted
+DOT strings, never HTML-like labels."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pygraphviz  # type: ignore[import-untyped]
+
+from ._model import MAX_LABEL, Graph, clean_text, display, ordered
+from ._svg import finish
+
+__all__ = ["render_svg", "render_svgs"]
+
+# Fill colours per kind (Backstage spells kinds this way; classes use the lowercase form).
+# Pastels with dark text inside the box read the same on light and dark pages.
+_KIND_FILL: dict[str, str] = {
+    "component": "#a9d2ff",
+    "api": "#b7ecc0",
+    "resource": "#ffd7a8",
+    "system": "#d9c8ff",
+    "domain": "#ffc6e0",
+    "group": "#fff0a0",
+    "user": "#c4eeee",
+    "location": "#dcdcdc",
+    "template": "#f7c8c0",
+}
+_OTHER_FILL = "#e4e4e4"
+_INK = "#1a1a1a"  # text and outline on a filled node
+
+
+def render_svgs(
+    graphs: Mapping[str, Graph], cache_dir: Path | None, workers: int | None = None
+) -> dict[str, str]:
+    """Page key -> inline ``<svg>``. Cached by digest; uncached layouts run in parallel.
+
+    The cache holds finished (sanitised) SVG at ``cache_dir/graphs/<digest>.svg``; a graph
+    found there is not laid out again. Identical graphs are laid out once. Fewer than
+    ``_PARALLEL_FROM`` layouts, or ``workers == 1``, run in this process.
+    """
+    digests = {page: graph.digest() for page, graph in graphs.items()}
+    svgs: dict[str, str] = {}
+    todo: dict[str, Graph] = {}
+    folder = cache_dir / "graphs" if cache_dir is not None else None
+    for page, graph in graphs.items():
+        digest = digests[page]
+        if digest in svgs or digest in todo:
+            continue
+        if folder is not None:
+            try:
+                svgs[digest] = (folder / f"{digest}.svg").read_text(encoding="utf-8")
+                continue
+            except FileNotFoundError:
+                pass
+        todo[digest] = graph
+
+    if todo:
+        drawn = _render_many(list(todo.values()), workers)
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+        for digest, svg in zip(todo, drawn, strict=True):
+            svgs[digest] = svg
+            if folder is not None:
+                _write_atomic(folder / f"{digest}.svg", svg)
+    return {page: svgs[digests[page]] for page in graphs}
+
+
+_PARALLEL_FROM = 24  # below this a process pool costs more than it saves
+
+
+def _render_many(graphs: list[Graph], workers: int | None) -> list[str]:
+    count = workers if workers is not None else (os.cpu_count() or 1)
+    if count <= 1 or len(graphs) < _PARALLEL_FROM:
+        return [render_svg(graph) for graph in graphs]
+    chunk = max(1, min(64, math.ceil(len(graphs) / (count * 4))))
+    with ProcessPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(render_svg, graphs, chunksize=chunk))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def render_svg(graph: Graph) -> str:
+    """One graph to sanitised inline SVG (no cache)."""
+    return finish(_layout(graph), graph)
+
+
+def _layout(graph: Graph) -> str:
+    """Graphviz ``dot``'s SVG for ``graph`` (untrusted geometry; see ``_finish``)."""
+    data = pygraphviz.AGraph(string=_dot(graph)).draw(format="svg", prog="dot")
+    if not isinstance(data, bytes):
+        raise TypeError("pygraphviz returned no SVG")
+    return data.decode("utf-8")
+
+
+def _dot(graph: Graph) -> str:
+    """DOT source with made-up ids; every string quoted, so nothing is an HTML label."""
+    nodes, edges = ordered(graph)
+    index = {node.key: i for i, node in enumerate(nodes)}
+    lines = [
+        "digraph backlot {",
+        # Polyline edges: a quarter faster to lay out than splines, and as readable here.
+        'graph [rankdir=LR, bgcolor="transparent", pad=0.1, nodesep=0.2, ranksep=0.45, '
+        'splines=polyline, fontname="Helvetica"];',
+        'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, '
+        f'height=0.3, margin="0.12,0.05", color="{_INK}", fontcolor="{_INK}"];',
+        'edge [fontname="Helvetica", fontsize=8, arrowsize=0.6, color="black", fontcolor="black"];',
+    ]
+    for i, node in enumerate(nodes):
+        attrs = {"id": f"n{i}", "label": _dot_label(display(node)[0])}
+        if node.collapsed:
+            attrs.update(style="rounded,dotted", color="black", fontcolor="black")
+        elif node.missing:
+            attrs.update(style="rounded,dashed", color="black", fontcolor="black")
+        else:
+            attrs["fillcolor"] = _KIND_FILL.get(node.kind.lower(), _OTHER_FILL)
+        if node.focus:  # a thick outline in the page's text colour: visible light or dark
+            attrs.update(penwidth="2.5", color="black")
+        lines.append(f"n{i} [{_dot_attrs(attrs)}];")
+    for j, edge in enumerate(edges):
+        if edge.source not in index or edge.target not in index:
+            continue
+        attrs = {"id": f"e{j}", "label": _dot_label(clean_text(edge.label, MAX_LABEL)[0])}
+        lines.append(f"n{index[edge.source]} -> n{index[edge.target]} [{_dot_attrs(attrs)}];")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _dot_attrs(attrs: Mapping[str, str]) -> str:
+    return ", ".join(f"{name}={_dot_quote(value)}" for name, value in attrs.items())
+
+
+def _dot_quote(value: str) -> str:
+    """A quoted DOT string. Quoted strings are never HTML labels, whatever they contain."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dot_label(text: str) -> str:
+    # Graphviz decodes &entities; in labels: escape '&' so it measures the text we show.
+    return text.replace("&", "&amp;")
