@@ -166,11 +166,13 @@ def catalog(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, config.output)
     with workspace.locked("catalog", output=False):
-        _run_catalog(config, output or workspace.catalog)
+        _run_catalog(config, output or workspace.catalog, workspace)
+        workspace.finished()
 
 
-def _run_catalog(config: BacklotConfig, out: Path) -> CatalogFile:
-    previous = _read_previous(out)
+def _run_catalog(config: BacklotConfig, out: Path, workspace: Workspace) -> CatalogFile:
+    baseline = workspace.baseline_catalog() if out == workspace.catalog else out
+    previous = _read_previous(baseline)
     with _progress("reading") as advance:
         result = build_catalog(
             _repositories(config),
@@ -278,12 +280,13 @@ def build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output)
     with workspace.locked("build"):
-        catalog_file = _run_catalog(config, workspace.catalog)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace)
         if config.docs.builder == "local":
             _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX)
         else:
             click.echo("docs: builder is external; repositories publish their own TechDocs")
         _run_site(config, catalog_file, workspace.output, workspace.catalog)
+        workspace.finished()
 
 
 @main.group()
@@ -313,8 +316,9 @@ def docs_build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output / DOCS_PREFIX)
     with workspace.locked("docs build"):
-        catalog_file = _run_catalog(config, workspace.catalog)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace)
         report = _run_docs(config, catalog_file, workspace.output)
+        workspace.finished()
     if report.failed():
         sys.exit(1)
 
@@ -358,10 +362,11 @@ def docs_publish(
     config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
     workspace = Workspace(config.cache_dir, config.cache_dir / "docs-publish")
     with workspace.locked("docs publish", output=False):
-        catalog_file = _run_catalog(config, workspace.catalog)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace)
         built = workspace.docs_publish
         report = _run_docs(config, catalog_file, built, publisher=_publisher())
         _upload_sites(config, report, built, target_bucket)
+        workspace.finished()
     sys.exit(1 if report.failed() else 0)
 
 

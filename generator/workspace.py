@@ -35,6 +35,26 @@ class Workspace:
     def catalog(self) -> Path:
         return self.cache_dir / "catalog.json"
 
+    def baseline_catalog(self) -> Path:
+        """The catalog of the last build that finished: what this build's is compared with
+        (entities that disappeared, who held an entity). A build that starts moves
+        ``catalog.json`` aside as the baseline; one that was killed left it there, so the
+        next compares with the same baseline, as if the killed one had never run."""
+        pending = self.cache_dir / "build.pending"
+        baseline = self.cache_dir / "catalog.baseline.json"
+        if not pending.exists():
+            if self.catalog.exists():
+                os.replace(self.catalog, baseline)
+            else:
+                baseline.unlink(missing_ok=True)
+            pending.touch()
+        return baseline
+
+    def finished(self) -> None:
+        """The command finished: its catalog is the next build's baseline."""
+        (self.cache_dir / "build.pending").unlink(missing_ok=True)
+        (self.cache_dir / "catalog.baseline.json").unlink(missing_ok=True)
+
     @property
     def docs_report(self) -> Path:
         return self.cache_dir / "docs-report.json"
