@@ -32,7 +32,6 @@ from .model import (
     CatalogFile,
     DocsReport,
     EntitySource,
-    Finding,
     descriptor_json_schema,
     repository_identity,
 )
@@ -542,7 +541,7 @@ def validate(
         )
     elif output_format == "github":
         for finding in findings:
-            click.echo(_github_annotation(finding))
+            click.echo(finding.format_github())
     else:
         for finding in findings:
             click.echo(finding.format_text())
@@ -554,23 +553,6 @@ def validate(
         )
     failed = any(f.severity == "error" for f in findings) or (strict and bool(findings))
     sys.exit(1 if failed else 0)
-
-
-def _github_annotation(finding: Finding) -> str:
-    def prop(value: str) -> str:
-        return (
-            value.replace("%", "%25")
-            .replace("\r", "%0D")
-            .replace("\n", "%0A")
-            .replace(":", "%3A")
-            .replace(",", "%2C")
-        )
-
-    message = finding.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return (
-        f"::{finding.severity} file={prop(finding.file)},line={finding.line},"
-        f"col={finding.column},title={prop(finding.rule)}::{message}"
-    )
 
 
 @main.command()

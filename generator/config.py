@@ -9,6 +9,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import BacklotError
+
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_DESCRIPTOR_GLOBS",
@@ -151,7 +153,7 @@ class BacklotConfig(_Settings):
     output: Path = Path("site")
 
 
-class ConfigError(Exception):
+class ConfigError(BacklotError):
     """backlot.yaml cannot be used; the message names the file and the setting."""
 
 

@@ -19,10 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import BacklotError
+
 __all__ = ["Workspace", "WorkspaceBusy"]
 
 
-class WorkspaceBusy(Exception):
+class WorkspaceBusy(BacklotError):
     """Another build holds the cache directory or the output folder."""
 
 

@@ -18,8 +18,8 @@ from ..model import (
     CatalogFile,
     EntityRef,
     EntitySource,
+    FieldPath,
     Finding,
-    Path,
     Relation,
     Severity,
     Summary,
@@ -59,7 +59,7 @@ class _Problem(NamedTuple):
     """A finding of one document, to be placed at its line once the file is read."""
 
     document: int
-    path: Path
+    path: FieldPath
     rule: str
     message: str
     ref: str | None = None
@@ -464,9 +464,9 @@ def _location_targets(
         yield _Pending(repository, relpath, origin)
 
 
-def _place(run: _Run, located: list[tuple[Accepted, Path, str, str]]) -> list[Finding]:
+def _place(run: _Run, located: list[tuple[Accepted, FieldPath, str, str]]) -> list[Finding]:
     """Findings of the relate step, placed at the field that holds the reference."""
-    by_text: dict[tuple[str, str], list[tuple[Accepted, Path, str, str]]] = {}
+    by_text: dict[tuple[str, str], list[tuple[Accepted, FieldPath, str, str]]] = {}
     for item in located:
         by_text.setdefault(item[0].text_key, []).append(item)
     findings = []

@@ -12,7 +12,8 @@ import json
 import posixpath
 from typing import Any
 
-from ..model import MAX_NESTING, Path, json_safe, nesting_depth
+from ..errors import BacklotError
+from ..model import MAX_NESTING, FieldPath, json_safe, nesting_depth
 from ..sources import Repository, RepositoryError
 from ._yaml import load_yaml_stream
 
@@ -21,8 +22,8 @@ __all__ = ["PlaceholderError", "resolve_placeholders"]
 RESOLVERS = ("text", "json", "yaml")
 
 
-class PlaceholderError(Exception):
-    def __init__(self, path: Path, rule: str, message: str) -> None:
+class PlaceholderError(BacklotError):
+    def __init__(self, path: FieldPath, rule: str, message: str) -> None:
         super().__init__(message)
         self.path = path
         self.rule = rule
@@ -42,7 +43,7 @@ def resolve_placeholders(
     base = posixpath.dirname(descriptor)
     added = 0
 
-    def walk(node: Any, path: Path) -> tuple[Any, bool]:
+    def walk(node: Any, path: FieldPath) -> tuple[Any, bool]:
         if isinstance(node, list):
             items = [walk(item, (*path, i)) for i, item in enumerate(node)]
             if not any(changed for _, changed in items):
@@ -61,7 +62,7 @@ def resolve_placeholders(
             return node, False
         return _resolve(resolver, node[dollar[0]], path), True
 
-    def _resolve(resolver: str, target: Any, path: Path) -> Any:
+    def _resolve(resolver: str, target: Any, path: FieldPath) -> Any:
         nonlocal added
         result, size = _read(resolver, target, path)
         added += size
@@ -81,7 +82,7 @@ def resolve_placeholders(
             )
         return json_safe(result)
 
-    def _read(resolver: str, target: Any, path: Path) -> tuple[Any, int]:
+    def _read(resolver: str, target: Any, path: FieldPath) -> tuple[Any, int]:
         if not isinstance(target, str):
             raise PlaceholderError(
                 path, "placeholder/form", f"${resolver} needs a path or URL string"
@@ -127,7 +128,7 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def _json(text: str, target: str, path: Path) -> Any:
+def _json(text: str, target: str, path: FieldPath) -> Any:
     """JSON as ``JSON.parse`` reads it: no ``NaN``/``Infinity`` literals. (A lone surrogate
     escape, which JavaScript keeps, is made U+FFFD by the caller, with ``json_safe``.)"""
     try:

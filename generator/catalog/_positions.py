@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from ..model import Path
+from ..model import FieldPath
 from ._yaml import js_key, resolve_plain_scalar
 
 __all__ = ["locate"]
@@ -19,16 +19,18 @@ __all__ = ["locate"]
 Position = tuple[int, int]
 
 
-def locate(text: str, wanted: Iterable[tuple[int, Path]]) -> dict[tuple[int, Path], Position]:
+def locate(
+    text: str, wanted: Iterable[tuple[int, FieldPath]]
+) -> dict[tuple[int, FieldPath], Position]:
     """Positions of ``(document index, path)`` pairs; a missing path gets its parent's.
 
     A mapping value is placed at its key, which is where a reader looks for it.
     """
-    requests: dict[int, set[Path]] = {}
+    requests: dict[int, set[FieldPath]] = {}
     for doc, path in wanted:
         requests.setdefault(doc, set()).add(path)
     marks = _marks(text, requests)
-    found: dict[tuple[int, Path], Position] = {}
+    found: dict[tuple[int, FieldPath], Position] = {}
     for doc, paths in requests.items():
         doc_marks = marks.get(doc, {})
         for path in paths:
@@ -39,11 +41,11 @@ def locate(text: str, wanted: Iterable[tuple[int, Path]]) -> dict[tuple[int, Pat
     return found
 
 
-def _marks(text: str, requests: dict[int, set[Path]]) -> dict[int, dict[Path, Position]]:
+def _marks(text: str, requests: dict[int, set[FieldPath]]) -> dict[int, dict[FieldPath, Position]]:
     prefixes = {
         doc: {p[:i] for p in paths for i in range(len(p) + 1)} for doc, paths in requests.items()
     }
-    out: dict[int, dict[Path, Position]] = {}
+    out: dict[int, dict[FieldPath, Position]] = {}
     parser = yaml.CSafeLoader(text)
     index = -1
     try:
@@ -72,15 +74,15 @@ def _marks(text: str, requests: dict[int, set[Path]]) -> dict[int, dict[Path, Po
 
 @dataclass
 class _Frame:
-    path: Path
+    path: FieldPath
     mapping: bool
     index: int = 0
     key: str | None = None
     key_position: Position = (1, 1)
 
 
-def _walk_document(parser: yaml.CSafeLoader, prefixes: set[Path]) -> dict[Path, Position]:
-    marks: dict[Path, Position] = {}
+def _walk_document(parser: yaml.CSafeLoader, prefixes: set[FieldPath]) -> dict[FieldPath, Position]:
+    marks: dict[FieldPath, Position] = {}
     stack: list[_Frame] = []
     while True:
         event = parser.get_event()
@@ -93,7 +95,7 @@ def _walk_document(parser: yaml.CSafeLoader, prefixes: set[Path]) -> dict[Path, 
             continue
         mark = event.start_mark
         position = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        path: Path = ()
+        path: FieldPath = ()
         if stack:
             frame = stack[-1]
             if frame.mapping and frame.key is None:

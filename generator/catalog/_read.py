@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..sources import Repository, RepositoryError
+from ..sources import FileTooLarge, Repository, RepositoryError
 from ._yaml import YamlDocument, YamlError, load_yaml_stream
 
 __all__ = ["FileProblem", "ReadFile", "read_descriptor_file"]
@@ -38,7 +38,7 @@ def read_descriptor_file(repository: Repository, relpath: str, max_bytes: int) -
     try:
         data = repository.read_bytes(relpath, max_bytes)
     except RepositoryError as exc:
-        rule = "file/too-large" if "limit" in str(exc) else "file/unreadable"
+        rule = "file/too-large" if isinstance(exc, FileTooLarge) else "file/unreadable"
         result.problems.append(FileProblem(rule, str(exc)))
         return result
     text = _decode(data, result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
-from ..model import RELATION_INVERSES, Path
+from ..model import RELATION_INVERSES, FieldPath
 
 if TYPE_CHECKING:
     from ._build import Accepted
@@ -17,7 +17,7 @@ OWNER_KINDS = frozenset({"group", "user"})
 
 def relate(
     accepted: list[Accepted], known: Collection[str] = ()
-) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[Accepted, Path, str, str]], int, int]:
+) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[Accepted, FieldPath, str, str]], int, int]:
     """Every entity's relations as sorted ``(type, targetRef)`` pairs, plus findings.
 
     A relation to a missing entity stays on the source's side, as in Backstage; it is
@@ -28,7 +28,7 @@ def relate(
     """
     by_key = {item.ref.key: item for item in accepted}
     edges: dict[str, set[tuple[str, str]]] = {key: set() for key in by_key}
-    findings: list[tuple[Accepted, Path, str, str]] = []
+    findings: list[tuple[Accepted, FieldPath, str, str]] = []
     orphans = unresolved = 0
     for item in accepted:
         own = edges[item.ref.key]

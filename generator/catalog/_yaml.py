@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import BacklotError
 from ..model import MAX_NESTING
 
 __all__ = ["YamlDocument", "YamlError", "load_yaml_stream"]
@@ -43,7 +44,7 @@ _NAN = frozenset({".nan", ".NaN", ".NAN"})
 _TAG_PREFIX = "tag:yaml.org,2002:"
 
 
-class YamlError(Exception):
+class YamlError(BacklotError):
     """A document (or the whole stream) could not be read; carries a rule id and position."""
 
     def __init__(self, rule: str, message: str, line: int, column: int) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from ..config import DEFAULT_PLUGINS
+from ..errors import BacklotError
 from ..model import MAX_NESTING, DocsProblem
 from ..sources import Repository, RepositoryError
 from ._theme_settings import clean_theme_settings
@@ -101,7 +102,7 @@ SAFE_PYTHON_NAMES = frozenset(
 )
 
 
-class DocsConfigError(Exception):
+class DocsConfigError(BacklotError):
     """The docs cannot be built safely; the message says why, for the entity's page.
 
     ``rule``: ``docs/config-refused`` (it would run code or read the machine),

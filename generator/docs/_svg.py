@@ -16,6 +16,7 @@ import xml.parsers.expat
 from collections.abc import Iterable
 from html import escape
 
+from ..errors import BacklotError
 from ._css import check_css, check_style_attribute
 
 __all__ = ["SvgRefused", "sanitize_svg"]
@@ -69,7 +70,7 @@ _RASTER_DATA = re.compile(r"data:image/(?:png|jpeg|gif|webp|avif);base64,[A-Za-z
 MAX_BYTES = 10 * 1024 * 1024
 
 
-class SvgRefused(ValueError):
+class SvgRefused(BacklotError, ValueError):
     """The file cannot be published as an image; the message says why."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import BacklotError
 from ..sources import Repository, RepositoryError
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 _CHUNK = 1 << 20
 
 
-class DocsTreeError(Exception):
+class DocsTreeError(BacklotError):
     """The tree cannot be built at all (too many files, too large, its folder unreadable);
     the message says why."""
 

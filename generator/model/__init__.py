@@ -16,7 +16,7 @@ from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._relations import FORWARD_RELATIONS, RELATION_TITLES, forward_of
-from ._schema import Path, Problem, dotted
+from ._schema import FieldPath, Problem, dotted
 from ._urls import DOCS_PREFIX, docs_site_dir, entity_dir, entity_page, portal_link_from_docs
 from ._validate import EntityCheck, Relation, check_entity
 
@@ -38,9 +38,9 @@ __all__ = [
     "EntityCheck",
     "EntityRef",
     "EntitySource",
+    "FieldPath",
     "Finding",
     "KindDef",
-    "Path",
     "Problem",
     "RefError",
     "Relation",

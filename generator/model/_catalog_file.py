@@ -48,6 +48,25 @@ class Finding(_Model):
         level = "" if self.severity == "error" else "warning: "
         return f"{self.file}:{self.line}:{self.column}: {self.rule}: {level}{self.message}"
 
+    def format_github(self) -> str:
+        """A GitHub Actions workflow command, so that the finding shows on the pull
+        request's diff: properties and message escaped as the runner expects."""
+        message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        return (
+            f"::{self.severity} file={_property(self.file)},line={self.line},"
+            f"col={self.column},title={_property(self.rule)}::{message}"
+        )
+
+
+def _property(value: str) -> str:
+    return (
+        value.replace("%", "%25")
+        .replace("\r", "%0D")
+        .replace("\n", "%0A")
+        .replace(":", "%3A")
+        .replace(",", "%2C")
+    )
+
 
 class EntitySource(_Model):
     """Where an entity came from: repository, file within it, and the document's line."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..errors import BacklotError
+
 __all__ = ["DEFAULT_NAMESPACE", "EntityRef", "RefError", "parse_ref"]
 
 DEFAULT_NAMESPACE = "default"
 
 
-class RefError(ValueError):
+class RefError(BacklotError, ValueError):
     """A reference string that is not of the form ``[<kind>:][<namespace>/]<name>``."""
 
 

@@ -10,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["Arr", "Node", "Obj", "OneOf", "Path", "Problem", "Str", "StrOrBool", "describe"]
+__all__ = ["Arr", "FieldPath", "Node", "Obj", "OneOf", "Problem", "Str", "StrOrBool", "describe"]
 
-Path = tuple[str | int, ...]
+FieldPath = tuple[str | int, ...]
 
 
 class Problem(NamedTuple):
     """Something wrong at ``path`` in a document; ``rule`` is a stable id."""
 
-    path: Path
+    path: FieldPath
     rule: str
     message: str
 
 
-def dotted(path: Path) -> str:
+def dotted(path: FieldPath) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
@@ -54,7 +54,7 @@ class Node:
     hint: str = ""
     expected: str = "a value"
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         raise NotImplementedError
 
     def matches(self, value: Any) -> bool:
@@ -65,7 +65,7 @@ class Node:
     def json_schema(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _wrong_type(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def _wrong_type(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         out.append(
             Problem(
                 path, "wrong-type", f"{dotted(path)} must be {self.expected}, not {describe(value)}"
@@ -87,7 +87,7 @@ class Str(Node):
     enum: tuple[str, ...] = ()
     expected: str = "a string"
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         if not isinstance(value, str):
             self._wrong_type(value, path, out)
         elif len(value) < self.min_length:
@@ -114,7 +114,7 @@ class StrOrBool(Node):
     hint: str = ""
     expected: str = "a string or a boolean"
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         if not isinstance(value, str | bool):
             self._wrong_type(value, path, out)
 
@@ -132,7 +132,7 @@ class Arr(Node):
         inner = self.items.expected
         return "a list" if inner == "an object" else f"a list of {inner.split(' ', 1)[-1]}s"
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         if not isinstance(value, list):
             self._wrong_type(value, path, out)
             return
@@ -158,7 +158,7 @@ class Obj(Node):
     kind_label: str = ""
     expected: str = "an object"
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         if not isinstance(value, dict):
             self._wrong_type(value, path, out)
             return
@@ -203,7 +203,7 @@ class OneOf(Node):
     def expected(self) -> str:  # type: ignore[override]
         return " or ".join(o.expected for o in self.options)
 
-    def check(self, value: Any, path: Path, out: list[Problem]) -> None:
+    def check(self, value: Any, path: FieldPath, out: list[Problem]) -> None:
         matching = [o for o in self.options if o.matches(value)]
         if len(matching) == 1:
             return

@@ -23,7 +23,7 @@ from ._formats import (
 )
 from ._kinds import KINDS, METADATA, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
-from ._schema import Path, Problem, describe, dotted
+from ._schema import FieldPath, Problem, describe, dotted
 
 __all__ = ["EntityCheck", "Relation", "check_entity"]
 
@@ -37,7 +37,7 @@ class Relation:
 
     type: str
     target: EntityRef
-    path: Path
+    path: FieldPath
 
 
 @dataclass
@@ -153,7 +153,7 @@ def _check_envelope(doc: dict[str, Any], problems: list[Problem]) -> bool:
 def _check_formats(doc: dict[str, Any], problems: list[Problem]) -> None:
     metadata: dict[str, Any] = doc["metadata"]
 
-    def bad(path: Path, rule: str, message: str) -> None:
+    def bad(path: FieldPath, rule: str, message: str) -> None:
         problems.append(Problem(path, rule, message))
 
     if not is_valid_api_version(doc["apiVersion"]):
@@ -266,7 +266,9 @@ def _relations(
             continue
         items = value if isinstance(value, list) else [value]
         for i, target in enumerate(items):
-            path: Path = ("spec", rel.field, i) if isinstance(value, list) else ("spec", rel.field)
+            path: FieldPath = (
+                ("spec", rel.field, i) if isinstance(value, list) else ("spec", rel.field)
+            )
             ref = _parse_target(target, rel, namespace, path, problems)
             if ref is not None:
                 relations.append(Relation(rel.relation, ref, path))
@@ -274,7 +276,7 @@ def _relations(
 
 
 def _parse_target(
-    target: Any, rel: RelationField, namespace: str, path: Path, problems: list[Problem]
+    target: Any, rel: RelationField, namespace: str, path: FieldPath, problems: list[Problem]
 ) -> EntityRef | None:
     try:
         if isinstance(target, str):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from ..config import CatalogSettings
+from ..errors import BacklotError
 from ._repository import Repository
 from .local import discover_local
 
 __all__ = ["SourceError", "open_repositories"]
 
 
-class SourceError(Exception):
+class SourceError(BacklotError):
     """A configured source cannot be read at all; the message names it."""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
+from ..errors import BacklotError
+
 __all__ = [
     "FileTooLarge",
     "GitFolder",
@@ -31,7 +33,7 @@ __all__ = [
 WebView = Literal["blob", "edit", "tree"]
 
 
-class RepositoryError(Exception):
+class RepositoryError(BacklotError):
     """A file of a repository could not be read; the message says why, for a user."""
 
 
