@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import importlib
 import json
 import os
 import sys
@@ -35,7 +34,7 @@ from .model import (
     descriptor_json_schema,
     repository_identity,
 )
-from .publish import sync_folder
+from .publish import publish_docs_sites, s3_client
 from .serve import serve_folder
 from .site import DocsSite, build_site
 from .sources import Repository, SourceError, open_repositories, repositories_to_validate
@@ -224,7 +223,7 @@ def _run_site(
         if not storage.bucket:
             raise click.ClickException("docs.builder is external: set docs.storage.bucket")
         found = published_sites(
-            _s3_client(config),
+            s3_client(config.docs.storage),
             storage.bucket,
             storage.prefix,
             cache=Workspace(config.cache_dir, out).published_docs,
@@ -364,29 +363,16 @@ def docs_publish(
         catalog_file = _run_catalog(config, workspace.catalog, workspace)
         built = workspace.docs_publish
         report = _run_docs(config, catalog_file, built, publisher=_publisher())
-        _upload_sites(config, report, built, target_bucket)
+        client = s3_client(config.docs.storage)
+        for ref, key_prefix, synced in publish_docs_sites(
+            client, report, built, target_bucket, config.docs.storage.prefix
+        ):
+            click.echo(
+                f"{ref} → s3://{target_bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
+                f"{synced.unchanged} unchanged, {len(synced.deleted)} deleted"
+            )
         workspace.finished()
     sys.exit(1 if report.failed() else 0)
-
-
-def _upload_sites(config: BacklotConfig, report: DocsReport, built: Path, bucket: str) -> None:
-    storage = config.docs.storage
-    client = _s3_client(config)
-    for ref, site in sorted(report.sites.items()):
-        if site.status == "failed":
-            continue
-        key_prefix = f"{storage.prefix}{site.storage_path}/"
-        synced = sync_folder(
-            client,
-            built / site.storage_path,
-            bucket,
-            key_prefix,
-            last=["techdocs_metadata.json"],
-        )
-        click.echo(
-            f"{ref} → s3://{bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
-            f"{synced.unchanged} unchanged, {len(synced.deleted)} deleted"
-        )
 
 
 def _publisher() -> str | None:
@@ -396,12 +382,6 @@ def _publisher() -> str | None:
     if not (server and slug):
         return None
     return repository_identity(f"{server.rstrip('/')}/{slug}", slug)
-
-
-def _s3_client(config: BacklotConfig) -> Any:
-    boto3: Any = importlib.import_module("boto3")  # imported only when publishing
-    storage = config.docs.storage
-    return boto3.client("s3", endpoint_url=storage.endpoint_url, region_name=storage.region)
 
 
 def _run_docs(
