@@ -16,11 +16,9 @@ from .. import __version__
 from ..config import CatalogSettings
 from ..model import (
     CatalogFile,
-    EntityRef,
     EntitySource,
     FieldPath,
     Finding,
-    Relation,
     Severity,
     Summary,
     check_entity,
@@ -29,6 +27,7 @@ from ..model import (
     json_safe,
 )
 from ..sources import OutsideRepository, Repository
+from ._accepted import Accepted
 from ._placeholders import PlaceholderError, resolve_placeholders
 from ._positions import locate
 from ._read import read_descriptor_file
@@ -41,18 +40,6 @@ ORIGIN_ANNOTATION = "backstage.io/managed-by-origin-location"
 SOURCE_ANNOTATION = "backstage.io/source-location"
 VIEW_ANNOTATION = "backstage.io/view-url"
 EDIT_ANNOTATION = "backstage.io/edit-url"
-
-
-@dataclass
-class Accepted:
-    """An entity that passed every check, with what the relate step needs of it."""
-
-    ref: EntityRef
-    entity: dict[str, Any]
-    relations: list[Relation]
-    source: EntitySource
-    file: str
-    text_key: tuple[str, str]
 
 
 class _Problem(NamedTuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..sources import FileTooLarge, Repository, RepositoryError
-from ._yaml import YamlDocument, YamlError, load_yaml_stream
+from ._yaml import YamlDocument, load_yaml_stream
 
 __all__ = ["FileProblem", "ReadFile", "read_descriptor_file"]
 
@@ -89,7 +89,3 @@ def _decode(data: bytes, result: ReadFile) -> str | None:
         )
         text = data.decode("utf-8", errors="replace")
     return text.removeprefix("\ufeff")
-
-
-def document_problem(error: YamlError) -> FileProblem:
-    return FileProblem(error.rule, error.message, error.line, error.column)

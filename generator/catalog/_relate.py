@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING
 
 from ..model import RELATION_INVERSES, FieldPath
-
-if TYPE_CHECKING:
-    from ._build import Accepted
+from ._accepted import Accepted
 
 __all__ = ["relate"]
 

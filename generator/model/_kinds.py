@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._relations import RELATION_INVERSES
-from ._schema import Arr, Node, Obj, OneOf, Str, StrOrBool
+from ._schema import Arr, Obj, OneOf, Str, StrOrBool
 
 __all__ = [
     "KINDS",
@@ -331,7 +331,3 @@ _BY_KIND = {k.kind: k for k in KINDS}
 def find_kind(kind: str) -> KindDef | None:
     """The definition of ``kind``, spelled exactly (Backstage's kinds are case-sensitive)."""
     return _BY_KIND.get(kind)
-
-
-# Nodes used elsewhere (e.g. the editor schema) without reaching into the tuple.
-SPEC_NODES: dict[str, Node] = {k.kind: k.spec for k in KINDS}
