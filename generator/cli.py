@@ -6,7 +6,8 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ from .config import (
 )
 from .csp import content_security_policy
 from .docs import published_sites, run_docs_stage
+from .errors import BacklotError
 from .model import (
     DOCS_PREFIX,
     CatalogFile,
@@ -37,7 +39,7 @@ from .model import (
 from .publish import publish_docs_sites, s3_client
 from .serve import serve_folder
 from .site import DocsSite, build_site
-from .sources import Repository, SourceError, open_repositories, repositories_to_validate
+from .sources import Repository, open_repositories, repositories_to_validate
 from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
@@ -75,10 +77,33 @@ def _load_settings(
 
 
 def _repositories(config: BacklotConfig) -> list[Repository]:
-    try:
-        return open_repositories(config.catalog)
-    except SourceError as exc:
-        raise click.ClickException(str(exc)) from None
+    """Every configured source opened (crawled, for remote ones) once per command; what
+    each crawl cost is printed. A source that cannot be read stops the command before any
+    stage runs."""
+    with _progress("crawling") as advance:
+        try:
+            opened = open_repositories(
+                config.catalog,
+                config.cache_dir,
+                progress=(lambda what: advance(what, 0)) if advance else _ci_progress(),
+            )
+        except BacklotError as exc:
+            raise click.ClickException(str(exc)) from None
+    for report in opened.reports:
+        click.echo(report.summary())
+    return opened.repositories
+
+
+def _ci_progress() -> Callable[[str], None]:
+    """Without a terminal (CI), a line every few seconds, not one per step."""
+    last = [time.monotonic()]
+
+    def say(what: str) -> None:
+        if time.monotonic() - last[0] >= 5:
+            last[0] = time.monotonic()
+            click.echo(f"  … {what}", err=True)
+
+    return say
 
 
 @contextmanager
@@ -164,16 +189,18 @@ def catalog(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, config.output)
     with workspace.locked("catalog", output=False):
-        _run_catalog(config, output or workspace.catalog, workspace)
+        _run_catalog(config, output or workspace.catalog, workspace, _repositories(config))
         workspace.finished()
 
 
-def _run_catalog(config: BacklotConfig, out: Path, workspace: Workspace) -> CatalogFile:
+def _run_catalog(
+    config: BacklotConfig, out: Path, workspace: Workspace, repositories: list[Repository]
+) -> CatalogFile:
     baseline = workspace.baseline_catalog() if out == workspace.catalog else out
     previous = _read_previous(baseline)
     with _progress("reading") as advance:
         result = build_catalog(
-            _repositories(config),
+            repositories,
             config.catalog,
             previous=previous,
             progress=advance,
@@ -278,9 +305,10 @@ def build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output)
     with workspace.locked("build"):
-        catalog_file = _run_catalog(config, workspace.catalog, workspace)
+        repositories = _repositories(config)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
         if config.docs.builder == "local":
-            _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX)
+            _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, repositories)
         else:
             click.echo("docs: builder is external; repositories publish their own TechDocs")
         _run_site(config, catalog_file, workspace.output, workspace.catalog)
@@ -314,8 +342,9 @@ def docs_build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output / DOCS_PREFIX)
     with workspace.locked("docs build"):
-        catalog_file = _run_catalog(config, workspace.catalog, workspace)
-        report = _run_docs(config, catalog_file, workspace.output)
+        repositories = _repositories(config)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
+        report = _run_docs(config, catalog_file, workspace.output, repositories)
         workspace.finished()
     if report.failed():
         sys.exit(1)
@@ -360,9 +389,10 @@ def docs_publish(
     config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
     workspace = Workspace(config.cache_dir, config.cache_dir / "docs-publish")
     with workspace.locked("docs publish", output=False):
-        catalog_file = _run_catalog(config, workspace.catalog, workspace)
+        repositories = _repositories(config)
+        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
         built = workspace.docs_publish
-        report = _run_docs(config, catalog_file, built, publisher=_publisher())
+        report = _run_docs(config, catalog_file, built, repositories, publisher=_publisher())
         client = s3_client(config.docs.storage)
         for ref, key_prefix, synced in publish_docs_sites(
             client, report, built, target_bucket, config.docs.storage.prefix
@@ -388,13 +418,14 @@ def _run_docs(
     config: BacklotConfig,
     catalog_file: CatalogFile,
     out: Path,
+    repositories: list[Repository],
     *,
     publisher: str | None = None,
 ) -> DocsReport:
     with _progress("docs") as advance:
         report = run_docs_stage(
             catalog_file,
-            _repositories(config),
+            repositories,
             out,
             config.cache_dir,
             settings=config.docs,

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from .errors import BacklotError
 
@@ -21,10 +29,15 @@ __all__ = [
     "ConfigError",
     "DocsSettings",
     "DocsStorage",
+    "GitHubApp",
+    "GitHubSource",
+    "GitSource",
     "LocalSource",
     "SecuritySettings",
     "SiteSettings",
     "Source",
+    "TopicFilter",
+    "UrlSource",
     "load_config",
 ]
 
@@ -54,10 +67,101 @@ class LocalSource(_Settings):
     )
 
 
-# Every kind of source, told apart by ``type``; open_repositories (sources/) opens each.
-# With the GitHub crawl and git sources this becomes a pydantic union discriminated on
-# ``type`` (a union needs two members).
-Source = LocalSource
+class TopicFilter(_Settings):
+    include: tuple[str, ...] = Field(default=(), description="only repositories with one of these")
+    exclude: tuple[str, ...] = Field(default=(), description="never repositories with one of these")
+
+
+class GitHubApp(_Settings):
+    """A GitHub App installed on the organisation: the token of an Actions run can read
+    only its own repository, an installation token the whole organisation."""
+
+    app_id: int
+    private_key_env: str = Field(
+        default="GITHUB_APP_PRIVATE_KEY", description="environment variable holding the PEM key"
+    )
+    installation_id: int | None = Field(
+        default=None, description="default: the app's installation on the organisation"
+    )
+
+
+class GitHubSource(_Settings):
+    """Every repository of a GitHub organisation, discovered through the API."""
+
+    type: Literal["github"]
+    org: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+    descriptors: tuple[str, ...] = Field(
+        default=("catalog-info.yaml",), description="paths or globs, relative to each repository"
+    )
+    topics: TopicFilter = TopicFilter()
+    archived: bool = Field(default=False, description="include archived repositories")
+    forks: bool = Field(default=False, description="include forks")
+    visibility: tuple[Literal["public", "private", "internal"], ...] = (
+        "public",
+        "private",
+        "internal",
+    )
+    repositories: str | None = Field(
+        default=None, description="a regular expression repository names must match"
+    )
+    api_url: str | None = Field(
+        default=None,
+        description="default: $GITHUB_API_URL, else https://api.github.com; Enterprise Server: "
+        "https://HOST/api/v3",
+    )
+    token_env: str = Field(default="GITHUB_TOKEN", description="environment variable of a token")
+    app: GitHubApp | None = None
+    page_size: int = Field(default=50, ge=1, le=100, description="repositories per listing page")
+    timeout_seconds: float = Field(
+        default=30, gt=0, description="a request with no answer by then is tried again"
+    )
+
+    @field_validator("repositories")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+class UrlSource(_Settings):
+    """Descriptors at URLs (GitHub blob URLs are read through the API, so private ones work)."""
+
+    type: Literal["url"]
+    urls: tuple[str, ...] = Field(min_length=1)
+    token_env: str = "GITHUB_TOKEN"
+
+
+class GitSource(_Settings):
+    """Repositories on any git host, fetched shallow and sparse (just the descriptors)."""
+
+    type: Literal["git"]
+    repositories: tuple[str, ...] = Field(min_length=1, description="clone URLs")
+    descriptors: tuple[str, ...] = ("catalog-info.yaml",)
+    url_template: str | None = Field(
+        default=None, description="web address of each repository, from {name} and {url}"
+    )
+
+
+def _source_type(value: Any) -> str:
+    """A source's ``type``; a source without one is a local folder (as before there were
+    other kinds)."""
+    if isinstance(value, dict):
+        return str(value.get("type", "local"))
+    return str(getattr(value, "type", "local"))
+
+
+# Every kind of source, told apart by ``type``; sources.open_repositories opens each.
+Source = Annotated[
+    Annotated[LocalSource, Tag("local")]
+    | Annotated[GitHubSource, Tag("github")]
+    | Annotated[UrlSource, Tag("url")]
+    | Annotated[GitSource, Tag("git")],
+    Discriminator(_source_type),
+]
 
 
 class CatalogSettings(_Settings):
@@ -182,7 +286,10 @@ def load_config(path: Path) -> BacklotConfig:
             "catalog": config.catalog.model_copy(
                 update={
                     "sources": tuple(
-                        s.model_copy(update={"path": base / s.path}) for s in config.catalog.sources
+                        s.model_copy(update={"path": base / s.path})
+                        if isinstance(s, LocalSource)
+                        else s
+                        for s in config.catalog.sources
                     )
                 }
             ),

@@ -71,13 +71,18 @@ def run_isolated(
     they finish. A job that overruns ``limits.seconds``, runs out of memory or kills its
     worker yields a ``Failure`` instead, and its worker is replaced."""
     context = multiprocessing.get_context("fork")
-    pending = deque(jobs)
+    # Workers are forked from this process: they have ``jobs`` already, and receive only
+    # an index (a job need not be picklable: it may hold a client, a lock, a store).
+    everything = list(jobs)
+    pending = deque(range(len(everything)))
     pool: list[_Worker] = []
 
     def start() -> _Worker:
         parent, child = context.Pipe()
         process = context.Process(
-            target=_serve, args=(child, fn, initializer, limits.memory_bytes), daemon=True
+            target=_serve,
+            args=(child, fn, everything, initializer, limits.memory_bytes),
+            daemon=True,
         )
         process.start()
         child.close()
@@ -96,7 +101,7 @@ def run_isolated(
                     # what builds need), the clock is generous; then it is the limit.
                     worker.deadline = time.monotonic() + limits.seconds + _START_GRACE
                     with contextlib.suppress(OSError):  # a dead worker shows as crashed below
-                        worker.conn.send(worker.job)
+                        worker.conn.send(worker.job)  # the index
             busy = [w for w in pool if w.job is not None]
             if not busy:
                 return
@@ -109,6 +114,8 @@ def run_isolated(
                 if outcome is None:
                     kept.append(worker)
                     continue
+                if isinstance(outcome, Failure):  # it names the job by its index
+                    outcome = Failure(everything[outcome.job], outcome.kind, outcome.message)
                 finished.append(outcome)
                 worker.job = None
                 if not replace:
@@ -204,6 +211,7 @@ def die_with_parent() -> None:
 def _serve(
     conn: Connection,
     fn: Callable[[Any], Any],
+    jobs: list[Any],
     initializer: Callable[[], None] | None,
     memory_bytes: int | None,
 ) -> None:
@@ -216,9 +224,10 @@ def _serve(
         if initializer is not None:
             initializer()
         while True:
-            job = conn.recv()
-            if job is None:
+            index = conn.recv()
+            if index is None:
                 return
+            job = jobs[index]
             conn.send(("started", None))
             try:
                 conn.send(("ok", fn(job)))

@@ -167,6 +167,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
         )
     text_key = (repository.name, path)
     run.texts[text_key] = read.text
+    stale = repository.stale(path)
     location = _location_ref(repository, path)
     follow: list[_Pending] = []
     problems_to_place: list[_Problem] = []
@@ -271,6 +272,19 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
         )
         if check.ref.kind == "Location":
             follow.extend(_location_targets(run, pending, value, doc.index, display, ref_key))
+        if stale is not None:
+            why, since = stale
+            problems_to_place.append(
+                _Problem(
+                    doc.index,
+                    (),
+                    "source/stale",
+                    f"the source could not read this file this time ({why}); the version "
+                    f"last read, at {since}, is used until it can",
+                    ref_key,
+                    "warning",
+                )
+            )
     if problems_to_place:
         positions = locate(read.text, [(p.document, p.path) for p in problems_to_place])
         for placed in problems_to_place:

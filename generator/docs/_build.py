@@ -306,8 +306,9 @@ def _build_site(job: _Job) -> SiteOutcome:
 def _check_and_build(job: _Job, started: float) -> SiteOutcome:
     source = job.source
     repository = source.repository
-    # Before anything of the repository is read: no link may lead out of it.
-    check_links(repository.resolve("."))
+    # Before anything of the docs folder is read: no link in it may lead out of the
+    # repository (every other read checks its own path).
+    check_links(repository.resolve(source.folder or "."))
     config_path = _mkdocs_file(repository, source.folder)
     config_text = None
     if config_path is not None:

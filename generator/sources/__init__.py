@@ -1,6 +1,6 @@
 """Where descriptors come from. Each source yields repositories; none knows about HTML."""
 
-from ._open import SourceError, open_repositories
+from ._open import OpenedSources, SourceError, open_repositories
 from ._repository import (
     FileTooLarge,
     GitFolder,
@@ -11,17 +11,23 @@ from ._repository import (
     WebView,
     is_git_path,
 )
+from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github
 from .local import discover_local, repositories_to_validate
 
 __all__ = [
+    "CrawlError",
+    "CrawlReport",
     "FileTooLarge",
     "GitFolder",
+    "GitHubRepository",
     "LocalRepository",
+    "OpenedSources",
     "OutsideRepository",
     "Repository",
     "RepositoryError",
     "SourceError",
     "WebView",
+    "crawl_github",
     "discover_local",
     "is_git_path",
     "open_repositories",

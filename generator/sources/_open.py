@@ -2,28 +2,53 @@
 
 from __future__ import annotations
 
-from ..config import CatalogSettings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import CatalogSettings, GitHubSource, LocalSource
 from ..errors import BacklotError
 from ._repository import Repository
+from .github import CrawlReport, crawl_github
 from .local import discover_local
 
-__all__ = ["SourceError", "open_repositories"]
+__all__ = ["OpenedSources", "SourceError", "open_repositories"]
 
 
 class SourceError(BacklotError):
     """A configured source cannot be read at all; the message names it."""
 
 
-def open_repositories(settings: CatalogSettings) -> list[Repository]:
+@dataclass
+class OpenedSources:
+    repositories: list[Repository] = field(default_factory=list)
+    reports: list[CrawlReport] = field(default_factory=list)  # what each crawl cost
+
+
+def open_repositories(
+    settings: CatalogSettings,
+    cache_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> OpenedSources:
     """Every repository of every configured source, in the order the sources are listed.
 
-    Each kind of source (``type`` in ``backlot.yaml``) is opened here: the GitHub crawl
-    and git sources join the local folder as one more branch, and no stage needs to know
-    which kind a repository came from.
+    Each kind of source (``type`` in ``backlot.yaml``) is opened here, and no stage needs
+    to know which kind a repository came from. A source that cannot be read at all (a
+    missing folder, an organisation GitHub will not list) stops the build: what it held
+    would otherwise look deleted.
     """
-    repositories: list[Repository] = []
+    opened = OpenedSources()
     for source in settings.sources:
-        if not source.path.is_dir():
-            raise SourceError(f"{source.path}: no such folder of repositories")
-        repositories.extend(discover_local(source.path, source.descriptors, source.url_template))
-    return repositories
+        if isinstance(source, LocalSource):
+            if not source.path.is_dir():
+                raise SourceError(f"{source.path}: no such folder of repositories")
+            opened.repositories.extend(
+                discover_local(source.path, source.descriptors, source.url_template)
+            )
+        elif isinstance(source, GitHubSource):
+            found, report = crawl_github(source, cache_dir, progress=progress)
+            opened.repositories.extend(found)
+            opened.reports.append(report)
+        else:
+            raise SourceError(f"sources of type {source.type!r} are not supported yet")
+    return opened

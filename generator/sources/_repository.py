@@ -27,6 +27,9 @@ __all__ = [
     "Repository",
     "RepositoryError",
     "WebView",
+    "checked_path",
+    "github_style_folder",
+    "github_style_url",
     "is_git_path",
 ]
 
@@ -55,6 +58,38 @@ def is_git_path(relpath: str) -> bool:
     """Whether a POSIX path relative to a repository goes through a ``.git`` entry (in
     any case: ``.GIT`` is the same folder on case-insensitive file systems)."""
     return any(part.lower() == ".git" for part in relpath.split("/"))
+
+
+def checked_path(relpath: str, repository: str) -> str:
+    """``relpath`` normalised, or the refusal: absolute, up out of the repository, or into
+    ``.git``. (A symlink is judged where it leads, by the repository that has files.)"""
+    lexical = os.path.normpath(relpath)
+    if PurePosixPath(relpath).is_absolute() or lexical == ".." or lexical.startswith("../"):
+        raise OutsideRepository(f"{relpath!r} is outside the repository {repository!r}")
+    if is_git_path(PurePosixPath(lexical).as_posix()):
+        raise GitFolder(
+            f"{relpath!r} is inside .git, git's own folder, which is never read "
+            "(a checkout may keep credentials there)"
+        )
+    return lexical
+
+
+def github_style_url(base: str, relpath: str, view: WebView) -> str:
+    """GitHub's shapes (GitHub Enterprise and Gitea share them), at ``HEAD``: the default
+    branch, whatever it is called."""
+    if view == "tree":
+        folder = "" if relpath in ("", ".") else relpath.rstrip("/") + "/"
+        return f"{base}/tree/HEAD/{folder}"
+    return f"{base}/{view}/HEAD/{relpath}"
+
+
+def github_style_folder(base: str, url: str) -> str | None:
+    """The folder a ``<base>/tree/<ref>/<folder>`` URL names (the crawled commit is the
+    default branch's, whichever ref the URL names)."""
+    prefix = f"{base}/tree/"
+    if not url.startswith(prefix):
+        return None
+    return posixpath.normpath(url[len(prefix) :].partition("/")[2] or ".")
 
 
 class Repository(Protocol):
@@ -100,6 +135,10 @@ class Repository(Protocol):
     def folder_of(self, url: str) -> str | None:
         """The folder a ``tree`` URL into this repository names, or None."""
 
+    def stale(self, relpath: str) -> tuple[str, str] | None:
+        """For a file the source could not read this time and serves as last read: why,
+        and since when (ISO). None for a file read fresh."""
+
 
 @dataclass(frozen=True)
 class LocalRepository:
@@ -127,14 +166,7 @@ class LocalRepository:
     def resolve(self, relpath: str) -> Path:
         """The real path of ``relpath``; refuses paths and symlinks that leave the repo,
         and any path into ``.git``, whether it is named or reached through a symlink."""
-        lexical = os.path.normpath(relpath)
-        if PurePosixPath(relpath).is_absolute() or lexical == ".." or lexical.startswith("../"):
-            raise OutsideRepository(f"{relpath!r} is outside the repository {self.name!r}")
-        if is_git_path(PurePosixPath(lexical).as_posix()):
-            raise GitFolder(
-                f"{relpath!r} is inside .git, git's own folder, which is never read "
-                "(a checkout may keep credentials there)"
-            )
+        lexical = checked_path(relpath, self.name)
         try:
             target = (self.root.resolve() / lexical).resolve()
         except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
@@ -193,21 +225,13 @@ class LocalRepository:
         return f"file:{os.path.realpath(self.root / relpath)}"
 
     def web_url(self, relpath: str, view: WebView) -> str | None:
-        """GitHub's shapes (GitHub Enterprise and Gitea share them), at ``HEAD``: the
-        default branch, whatever it is called."""
-        if not self.url:
-            return None
-        if view == "tree":
-            folder = "" if relpath in ("", ".") else relpath.rstrip("/") + "/"
-            return f"{self.url}/tree/HEAD/{folder}"
-        return f"{self.url}/{view}/HEAD/{relpath}"
+        return github_style_url(self.url, relpath, view) if self.url else None
 
     def folder_of(self, url: str) -> str | None:
-        prefix = f"{self.url}/tree/" if self.url else None
-        if prefix is None or not url.startswith(prefix):
-            return None
-        # <ref>/<folder…>: the checkout is the default branch, whichever ref is named.
-        return posixpath.normpath(url[len(prefix) :].partition("/")[2] or ".")
+        return github_style_folder(self.url, url) if self.url else None
+
+    def stale(self, relpath: str) -> tuple[str, str] | None:
+        return None  # a checkout is read as it is
 
     def glob(self, pattern: str) -> list[str]:
         """Regular files matching ``pattern`` (relative to the root), sorted; links out of
