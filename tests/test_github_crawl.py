@@ -197,6 +197,34 @@ def test_a_descriptor_that_cannot_be_read_keeps_its_last_good_version(
     assert "1 stale" in done.stdout
 
 
+def test_a_descriptor_pushed_broken_keeps_its_last_good_entities(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    organisation(fake, services=2)
+    configure(tmp_path, fake)
+    assert backlot(tmp_path, "catalog").returncode == 0
+    # Someone pushes YAML that does not parse: the portal keeps the entity as it was,
+    # and says so, rather than dropping a service from the catalog.
+    fake.repos["svc-1"].push(
+        {"catalog-info.yaml": b"apiVersion: backstage.io/v1alpha1\nkind: [Component\n"}
+    )
+    done = backlot(tmp_path, "catalog")
+    assert "svc-1" in entities(tmp_path), done.stdout + done.stderr
+    catalog = json.loads((tmp_path / ".backlot" / "catalog.json").read_text())
+    by_rule = {f["rule"]: f for f in catalog["findings"] if "svc-1" in f["file"]}
+    assert by_rule["source/stale"]["entityRef"] == "component:default/svc-1"
+    assert "cannot be read as YAML" in by_rule["source/stale"]["message"]
+    broken = [f for f in catalog["findings"] if f["severity"] == "error" and "svc-1" in f["file"]]
+    assert [f["rule"] for f in broken] == ["yaml/syntax"], broken  # the file's own error
+    # Once fixed, the new version is what counts, and nothing is stale any more.
+    fake.repos["svc-1"].push({"catalog-info.yaml": component("svc-1", system="fixed").encode()})
+    done = backlot(tmp_path, "catalog")
+    catalog = json.loads((tmp_path / ".backlot" / "catalog.json").read_text())
+    [svc] = [e for e in catalog["entities"] if e["metadata"]["name"] == "svc-1"]
+    assert svc["spec"]["system"] == "fixed"
+    assert not [f for f in catalog["findings"] if f["rule"] == "source/stale"]
+
+
 def test_a_listing_that_fails_builds_nothing(fake: FakeGitHub, tmp_path: Path) -> None:
     organisation(fake, services=1)
     configure(tmp_path, fake)

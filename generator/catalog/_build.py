@@ -30,7 +30,7 @@ from ..sources import OutsideRepository, Repository
 from ._accepted import Accepted
 from ._placeholders import PlaceholderError, resolve_placeholders
 from ._positions import locate
-from ._read import read_descriptor_file
+from ._read import ReadFile, parse_descriptor_bytes, read_descriptor_file
 from ._relate import relate
 
 __all__ = ["build_catalog"]
@@ -154,37 +154,27 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
     display = repository.display(path)
     run.files += 1
     read = read_descriptor_file(repository, path, run.settings.max_file_bytes)
-    for problem in read.problems:
-        run.findings.append(
-            Finding(
-                file=display,
-                line=problem.line,
-                column=problem.column,
-                rule=problem.rule,
-                severity="error" if problem.severity == "error" else "warning",
-                message=problem.message,
-            )
-        )
+    stale = repository.stale(path)
+    last_good = repository.last_good(path) if read.broken else None
+    if last_good is not None:
+        # Last known good: the file is reported as it is, and the entities of the version
+        # the source read before stay, marked stale (Backstage keeps an entity's last
+        # good version too).
+        earlier = parse_descriptor_bytes(last_good[0])
+        if not earlier.broken:
+            run.findings += _read_findings(display, read)
+            stale = ("the current version cannot be read as YAML", last_good[1])
+            read = earlier
+    run.findings += _read_findings(display, read)
     text_key = (repository.name, path)
     run.texts[text_key] = read.text
-    stale = repository.stale(path)
     location = _location_ref(repository, path)
     follow: list[_Pending] = []
     problems_to_place: list[_Problem] = []
     for doc in read.documents:
         run.documents += 1
         if doc.error is not None:
-            run.rejected += 1
-            run.findings.append(
-                Finding(
-                    file=display,
-                    line=doc.error.line,
-                    column=doc.error.column,
-                    rule=doc.error.rule,
-                    message=doc.error.message,
-                    document=doc.index if doc.error.rule != "yaml/syntax" else None,
-                )
-            )
+            run.rejected += 1  # reported with the file's problems
             continue
         value = doc.value
         if not isinstance(value, dict):
@@ -302,6 +292,34 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
     return follow
+
+
+def _read_findings(display: str, read: ReadFile) -> list[Finding]:
+    """What reading a file found: its own problems and the documents that are not YAML."""
+    findings = [
+        Finding(
+            file=display,
+            line=problem.line,
+            column=problem.column,
+            rule=problem.rule,
+            severity="error" if problem.severity == "error" else "warning",
+            message=problem.message,
+        )
+        for problem in read.problems
+    ]
+    findings += [
+        Finding(
+            file=display,
+            line=doc.error.line,
+            column=doc.error.column,
+            rule=doc.error.rule,
+            message=doc.error.message,
+            document=doc.index if doc.error.rule != "yaml/syntax" else None,
+        )
+        for doc in read.documents
+        if doc.error is not None
+    ]
+    return findings
 
 
 def _too_large(run: _Run, repository: Repository, size: int) -> tuple[str, str] | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ..sources import FileTooLarge, Repository, RepositoryError
 from ._yaml import YamlDocument, load_yaml_stream
 
-__all__ = ["FileProblem", "ReadFile", "read_descriptor_file"]
+__all__ = ["FileProblem", "ReadFile", "parse_descriptor_bytes", "read_descriptor_file"]
 
 _UTF16_32_BOMS = {
     b"\xff\xfe\x00\x00": "UTF-32",
@@ -32,15 +32,25 @@ class ReadFile:
     documents: list[YamlDocument] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
 
+    @property
+    def broken(self) -> bool:
+        """The file could not be read as YAML at all, or one of its documents not."""
+        return any(p.severity == "error" for p in self.problems) or any(
+            d.error is not None for d in self.documents
+        )
+
 
 def read_descriptor_file(repository: Repository, relpath: str, max_bytes: int) -> ReadFile:
-    result = ReadFile()
     try:
         data = repository.read_bytes(relpath, max_bytes)
     except RepositoryError as exc:
         rule = "file/too-large" if isinstance(exc, FileTooLarge) else "file/unreadable"
-        result.problems.append(FileProblem(rule, str(exc)))
-        return result
+        return ReadFile(problems=[FileProblem(rule, str(exc))])
+    return parse_descriptor_bytes(data)
+
+
+def parse_descriptor_bytes(data: bytes) -> ReadFile:
+    result = ReadFile()
     text = _decode(data, result)
     if text is None:
         return result

@@ -139,6 +139,10 @@ class Repository(Protocol):
         """For a file the source could not read this time and serves as last read: why,
         and since when (ISO). None for a file read fresh."""
 
+    def last_good(self, relpath: str) -> tuple[bytes, str] | None:
+        """The version of a file the source read before this one, and since when it was
+        current: for the catalog to fall back on when this one cannot be parsed."""
+
 
 @dataclass(frozen=True)
 class LocalRepository:
@@ -232,6 +236,9 @@ class LocalRepository:
 
     def stale(self, relpath: str) -> tuple[str, str] | None:
         return None  # a checkout is read as it is
+
+    def last_good(self, relpath: str) -> tuple[bytes, str] | None:
+        return None
 
     def glob(self, pattern: str) -> list[str]:
         """Regular files matching ``pattern`` (relative to the root), sorted; links out of

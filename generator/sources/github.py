@@ -223,6 +223,11 @@ def crawl_github(
             store=store,
             folders=store.folder_ids(f"{settings.org}/{name}", commit),
         )
+        repository.previous = {
+            path: (str(entry["oid"]), str(entry.get("since", "")))
+            for path, entry in before.get("descriptors", {}).items()
+            if isinstance(entry, dict) and entry.get("oid")
+        }
         for index, path in enumerate(paths):
             blob = node.get(f"d{index}")
             if not isinstance(blob, dict) or not blob.get("oid"):
@@ -353,6 +358,10 @@ def _fetch_blobs(
                 progress(f"{done} of {len(unique)} blobs fetched")
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def _settle(repository: GitHubRepository, before: dict[str, Any], report: CrawlReport) -> None:
     """Last known good: a descriptor that could not be read this time is the one read
     before, marked stale with why and since when."""
@@ -391,6 +400,9 @@ class GitHubRepository:
     blobs: dict[str, str] = field(default_factory=dict)  # descriptor path → blob id
     problems: dict[str, str] = field(default_factory=dict)
     stale_paths: dict[str, tuple[str, str]] = field(default_factory=dict)  # path → (why, since)
+    # The descriptors of the previous crawl: path → (blob id, since when it was current).
+    previous: dict[str, tuple[str, str]] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)  # path → since when its id is current
     _tree: dict[str, dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -511,6 +523,13 @@ class GitHubRepository:
     def stale(self, relpath: str) -> tuple[str, str] | None:
         return self.stale_paths.get(relpath)
 
+    def last_good(self, relpath: str) -> tuple[bytes, str] | None:
+        earlier = self.previous.get(relpath)
+        if earlier is None or earlier[0] == self.blobs.get(relpath):
+            return None
+        data = self.store.blob(earlier[0])
+        return (data, earlier[1]) if data is not None else None
+
     def resolve(self, relpath: str) -> Path:
         """A local path for the docs stage: a folder is fetched (a tarball of the commit,
         that folder kept) once per tree id; a file is found in its folder's copy."""
@@ -590,7 +609,10 @@ class GitHubRepository:
         return str(found["oid"]) if found.get("oid") else None
 
     def _descriptor_entry(self, path: str) -> dict[str, str]:
-        entry = {"oid": self.blobs[path]}
+        oid = self.blobs[path]
+        earlier = self.previous.get(path)
+        since = earlier[1] if earlier and earlier[0] == oid and earlier[1] else _now()
+        entry = {"oid": oid, "since": since}
         if path in self.stale_paths:
             entry.update(error=self.stale_paths[path][0], staleSince=self.stale_paths[path][1])
         return entry
