@@ -208,12 +208,16 @@ def test_a_descriptor_pushed_broken_keeps_its_last_good_entities(
     fake.repos["svc-1"].push(
         {"catalog-info.yaml": b"apiVersion: backstage.io/v1alpha1\nkind: [Component\n"}
     )
-    done = backlot(tmp_path, "catalog")
+    done = backlot(tmp_path, "build")
     assert "svc-1" in entities(tmp_path), done.stdout + done.stderr
     catalog = json.loads((tmp_path / ".backlot" / "catalog.json").read_text())
     by_rule = {f["rule"]: f for f in catalog["findings"] if "svc-1" in f["file"]}
     assert by_rule["source/stale"]["entityRef"] == "component:default/svc-1"
     assert "cannot be read as YAML" in by_rule["source/stale"]["message"]
+    [source] = [s for k, s in catalog["sources"].items() if k.endswith("/svc-1")]
+    assert source["staleReason"] and source["staleSince"].startswith("20")
+    page = (tmp_path / "site/catalog/default/component/svc-1/index.html").read_text()
+    assert "Out of date" in page and f'datetime="{source["staleSince"]}" data-age' in page
     broken = [f for f in catalog["findings"] if f["severity"] == "error" and "svc-1" in f["file"]]
     assert [f["rule"] for f in broken] == ["yaml/syntax"], broken  # the file's own error
     # Once fixed, the new version is what counts, and nothing is stale any more.

@@ -256,6 +256,8 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 document=doc.index,
                 url=repository.web_url(path, "blob"),
                 commit=repository.commit,
+                stale_since=stale[1] if stale else None,
+                stale_reason=stale[0] if stale else None,
             ),
             file=display,
             text_key=text_key,

@@ -77,6 +77,13 @@ class EntitySource(_Model):
     document: int
     url: str | None = None
     commit: str | None = None
+    # Last known good: the source could not read (or parse) the file this time, so this is
+    # the version read at ``stale_since``; ``stale_reason`` says why.
+    stale_since: str | None = None
+    stale_reason: str | None = None
+
+
+_STALE_FIELDS = {"stale_since", "stale_reason"}
 
 
 class Summary(_Model):
@@ -124,7 +131,11 @@ class CatalogFile(_Model):
         handle.write('\n ],\n "sources": {')
         for i, (key, source) in enumerate(self.sources.items()):
             handle.write(",\n  " if i else "\n  ")
-            handle.write(f"{json.dumps(key)}:{source.model_dump_json(by_alias=True)}")
+            # Only a stale source says so: most never are, and catalogs are big.
+            fresh = _STALE_FIELDS if source.stale_since is None else None
+            handle.write(
+                f"{json.dumps(key)}:{source.model_dump_json(by_alias=True, exclude=fresh)}"
+            )
         handle.write('\n },\n "findings": [')
         for i, finding in enumerate(self.findings):
             handle.write(",\n  " if i else "\n  ")

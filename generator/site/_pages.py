@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from ..config import SiteSettings
 from ..model import FORWARD_RELATIONS, RELATION_TITLES, Finding, entity_dir, entity_page
+from ._context import label as time_label
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._safety import markdown_to_html, safe_url
@@ -60,10 +61,20 @@ class EntityView:
     descriptor: str
     docs_href: str | None = None
     docs_error: str | None = None
+    stale: Stale | None = None
     graph: Markup | None = None
     graph_kinds: list[str] = field(default_factory=list)
     graph_depth: int = 2
     problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """The source could not read the entity's file this time: the page shows an older one."""
+
+    reason: str
+    since: str  # ISO
+    since_label: str
 
 
 def entity_view(
@@ -137,7 +148,11 @@ def entity_view(
         changed_label=changed_label,
         relation_groups=relation_groups,
         sections=_sections(model, key),
-        findings=model.findings.get(key, []),
+        # A stale source has its own banner (with the version's age), not a problem line.
+        findings=[f for f in model.findings.get(key, []) if f.rule != "source/stale"],
+        stale=Stale(source.stale_reason or "", source.stale_since, time_label(source.stale_since))
+        if source.stale_since
+        else None,
         definition=definition if isinstance(definition, str) else "",
         descriptor=yaml.dump(
             descriptor_entity, Dumper=yaml.CSafeDumper, sort_keys=False, allow_unicode=True

@@ -18,6 +18,17 @@
     return node;
   }
 
+  // Ages: a page is built once and read for days, so "how long ago" is worked out when
+  // it is read. The built text (an absolute time) stays in the title.
+  Array.prototype.forEach.call(document.querySelectorAll("time[data-age]"), function (t) {
+    var then = Date.parse(t.getAttribute("datetime") || "");
+    if (isNaN(then)) return;
+    var hours = Math.max(0, (Date.now() - then) / 3600000);
+    var age = hours < 1 ? "less than an hour" : hours < 2 ? "1 hour" : hours < 48 ? Math.floor(hours) + " hours" : Math.floor(hours / 24) + " days";
+    t.title = t.textContent;
+    t.textContent = t.textContent + " (" + age + " ago)";
+  });
+
   // Star button on entity pages; starred list on the home page.
   var article = document.querySelector("[data-entity]");
   var starButton = document.querySelector("[data-star]");
