@@ -140,9 +140,26 @@ class GitSource(_Settings):
 
     type: Literal["git"]
     repositories: tuple[str, ...] = Field(min_length=1, description="clone URLs")
-    descriptors: tuple[str, ...] = ("catalog-info.yaml",)
+    descriptors: tuple[str, ...] = Field(
+        default=("catalog-info.yaml",),
+        description="file names or globs, relative to each repository's root",
+    )
     url_template: str | None = Field(
-        default=None, description="web address of each repository, from {name} and {url}"
+        default=None,
+        description="web address of each repository, from {name} (its last two path segments) "
+        "and {path} (its whole path on the host), e.g. https://gitlab.example.com/{path}",
+    )
+    token_env: str | None = Field(
+        default=None,
+        description="environment variable of a token for HTTPS hosts; sent as a header, never "
+        "written to disk (without one, git's own credential helpers are used)",
+    )
+    token_user: str = Field(
+        default="x-access-token",
+        description="the user name sent with the token (GitLab: oauth2)",
+    )
+    timeout_seconds: float = Field(
+        default=300, gt=0, description="a git command that takes longer is stopped"
     )
 
 

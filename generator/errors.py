@@ -4,11 +4,15 @@ went wrong" and let real bugs through. Each is raised with a message for a user.
     BacklotError
     ├── ConfigError            config.py: backlot.yaml cannot be used
     ├── WorkspaceBusy          workspace.py: another build holds the cache or the output
+    ├── GitHubError            github.py: the API answered with an error (after retries)
+    │   ├── NotFound, RateLimited, ResourceLimits
     ├── SourceError            sources/: a configured source cannot be read at all
+    │   └── CrawlError             an organisation cannot be listed
     ├── RepositoryError        sources/: a file of a repository cannot be read
     │   ├── OutsideRepository      the path leaves the repository (or is a symlink loop)
     │   │   └── GitFolder          the path is inside .git
-    │   └── FileTooLarge
+    │   ├── FileTooLarge
+    │   └── GitError               a git command failed (its own words, credentials removed)
     ├── RefError               model/: not an entity reference (also a ValueError)
     ├── YamlError              catalog/: a document cannot be read as YAML
     ├── PlaceholderError       catalog/: $text/$json/$yaml failed

@@ -1,6 +1,6 @@
 """Where descriptors come from. Each source yields repositories; none knows about HTML."""
 
-from ._open import OpenedSources, SourceError, open_repositories
+from ._open import OpenedSources, SourceReport, open_repositories
 from ._repository import (
     FileTooLarge,
     GitFolder,
@@ -8,9 +8,11 @@ from ._repository import (
     OutsideRepository,
     Repository,
     RepositoryError,
+    SourceError,
     WebView,
     is_git_path,
 )
+from .git import GitError, GitReport, GitRepository, open_git
 from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github
 from .local import discover_local, repositories_to_validate
 
@@ -18,18 +20,23 @@ __all__ = [
     "CrawlError",
     "CrawlReport",
     "FileTooLarge",
+    "GitError",
     "GitFolder",
     "GitHubRepository",
+    "GitReport",
+    "GitRepository",
     "LocalRepository",
     "OpenedSources",
     "OutsideRepository",
     "Repository",
     "RepositoryError",
     "SourceError",
+    "SourceReport",
     "WebView",
     "crawl_github",
     "discover_local",
     "is_git_path",
+    "open_git",
     "open_repositories",
     "repositories_to_validate",
 ]

@@ -5,24 +5,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from ..config import CatalogSettings, GitHubSource, LocalSource
-from ..errors import BacklotError
-from ._repository import Repository
-from .github import CrawlReport, crawl_github
+from ..config import CatalogSettings, GitHubSource, GitSource, LocalSource
+from ._repository import Repository, SourceError
+from .git import open_git
+from .github import crawl_github
 from .local import discover_local
 
-__all__ = ["OpenedSources", "SourceError", "open_repositories"]
+__all__ = ["OpenedSources", "SourceReport", "open_repositories"]
 
 
-class SourceError(BacklotError):
-    """A configured source cannot be read at all; the message names it."""
+class SourceReport(Protocol):
+    """What opening a remote source found and cost: printed, and kept for the health page."""
+
+    def summary(self) -> str: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass
 class OpenedSources:
     repositories: list[Repository] = field(default_factory=list)
-    reports: list[CrawlReport] = field(default_factory=list)  # what each crawl cost
+    reports: list[SourceReport] = field(default_factory=list)  # what each remote one cost
 
 
 def open_repositories(
@@ -49,6 +54,10 @@ def open_repositories(
             found, report = crawl_github(source, cache_dir, progress=progress)
             opened.repositories.extend(found)
             opened.reports.append(report)
+        elif isinstance(source, GitSource):
+            fetched, git_report = open_git(source, cache_dir, progress=progress)
+            opened.repositories.extend(fetched)
+            opened.reports.append(git_report)
         else:
             raise SourceError(f"sources of type {source.type!r} are not supported yet")
     return opened

@@ -26,6 +26,7 @@ __all__ = [
     "OutsideRepository",
     "Repository",
     "RepositoryError",
+    "SourceError",
     "WebView",
     "checked_path",
     "github_style_folder",
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 WebView = Literal["blob", "edit", "tree"]
+
+
+class SourceError(BacklotError):
+    """A configured source cannot be read at all; the message names it."""
 
 
 class RepositoryError(BacklotError):

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from ..config import GitHubSource
-from ..errors import BacklotError
 from ..github import (
     AppAuth,
     EtagCache,
@@ -42,10 +41,12 @@ from ..github import (
     api_url_from,
     web_url,
 )
+from ._glob import glob_regex, is_glob
 from ._repository import (
     FileTooLarge,
     OutsideRepository,
     RepositoryError,
+    SourceError,
     WebView,
     checked_path,
     github_style_folder,
@@ -60,7 +61,7 @@ ARTIFACT_VERSION = 1
 MIN_PAGE = 1
 
 
-class CrawlError(BacklotError):
+class CrawlError(SourceError):
     """The organisation could not be listed: nothing downstream may run on half of it."""
 
 
@@ -161,10 +162,6 @@ def _listing_query(paths: list[str]) -> str:
     )
 
 
-def _is_glob(path: str) -> bool:
-    return any(c in path for c in "*?[")
-
-
 def crawl_github(
     settings: GitHubSource,
     cache_dir: Path,
@@ -185,8 +182,8 @@ def crawl_github(
     )
     client = client or github_client(settings, cache_dir)
     report = CrawlReport(settings.org)
-    paths = [p for p in settings.descriptors if not _is_glob(p)]
-    globs = [p for p in settings.descriptors if _is_glob(p)]
+    paths = [p for p in settings.descriptors if not is_glob(p)]
+    globs = [p for p in settings.descriptors if is_glob(p)]
     try:
         nodes = _list(client, settings, paths, report, progress)
     except GitHubError as exc:
@@ -365,7 +362,7 @@ def _now() -> str:
 def _settle(repository: GitHubRepository, before: dict[str, Any], report: CrawlReport) -> None:
     """Last known good: a descriptor that could not be read this time is the one read
     before, marked stale with why and since when."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = _now()
     earlier = before.get("descriptors", {})
     for path, problem in list(repository.problems.items()):
         old = earlier.get(path)
@@ -402,7 +399,6 @@ class GitHubRepository:
     stale_paths: dict[str, tuple[str, str]] = field(default_factory=dict)  # path → (why, since)
     # The descriptors of the previous crawl: path → (blob id, since when it was current).
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
-    seen: dict[str, str] = field(default_factory=dict)  # path → since when its id is current
     _tree: dict[str, dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -494,7 +490,7 @@ class GitHubRepository:
         return entry
 
     def glob(self, pattern: str) -> list[str]:
-        regex = _glob_regex(pattern)
+        regex = glob_regex(pattern)
         return sorted(
             path
             for path, entry in self.tree().items()
@@ -634,31 +630,3 @@ def _read_regular(path: Path, relpath: str, limit: int) -> bytes:
     if len(data) > limit:
         raise FileTooLarge(f"{relpath} is over the {limit / 1e6:.0f} MB limit")
     return data
-
-
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A glob over POSIX paths: ``*`` stays within a folder, ``**/`` crosses folders."""
-    parts = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            parts.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            parts.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
-            body = pattern[i + 1 : end]
-            body = "^" + body[1:] if body.startswith("!") else body
-            parts.append("[" + body.replace("\\", "\\\\") + "]")
-            i = end + 1
-        else:
-            parts.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(parts))

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import DEFAULT_DESCRIPTOR_GLOBS
 from ._repository import LocalRepository
 
-__all__ = ["discover_local", "repositories_to_validate"]
+__all__ = ["discover_local", "find_descriptors", "repositories_to_validate"]
 
 
 def discover_local(
@@ -26,7 +26,7 @@ def discover_local(
     address; without it, a git checkout's ``origin`` remote is used when it is on GitHub.
     """
     root = root.resolve()
-    if _descriptors(root, globs):
+    if find_descriptors(root, globs):
         candidates = [root]
     else:
         candidates = sorted(
@@ -35,7 +35,7 @@ def discover_local(
         )
     repositories = []
     for folder in candidates:
-        descriptors = _descriptors(folder, globs)
+        descriptors = find_descriptors(folder, globs)
         if not descriptors:
             continue
         url = url_template.format(name=folder.name) if url_template else _git_web_url(folder)
@@ -75,7 +75,8 @@ def _enclosing_checkout(folder: Path) -> Path | None:
     return None
 
 
-def _descriptors(folder: Path, globs: Sequence[str]) -> tuple[str, ...]:
+def find_descriptors(folder: Path, globs: Sequence[str]) -> tuple[str, ...]:
+    """The files of ``folder`` the globs match, in the order of the globs."""
     found: list[str] = []
     for pattern in globs:
         for path in sorted(folder.glob(pattern)):

@@ -1,0 +1,142 @@
+"""Git's own HTTP backend (``git http-backend``, the CGI program git ships) served on
+127.0.0.1, so the git source is tested against real smart-HTTP fetches: protocol v2,
+partial clone filters, optional Basic authentication. It counts what clients ask for."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import http.server
+import os
+import subprocess
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
+
+
+def bare_repository(path: Path, files: dict[str, bytes | str]) -> Path:
+    """A bare repository at ``path`` whose default branch has ``files`` (one commit),
+    serving partial clones as a git host does."""
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    for key, value in (
+        ("uploadpack.allowFilter", "true"),
+        ("uploadpack.allowAnySHA1InWant", "true"),
+    ):
+        subprocess.run(["git", "-C", str(path), "config", key, value], check=True)
+    push(path, files, "first")
+    return path
+
+
+def push(bare: Path, files: dict[str, bytes | str | None], message: str = "change") -> None:
+    """A commit on ``main`` that writes (or, for None, deletes) ``files``."""
+    work = bare.with_name(bare.name + ".work")
+    if not work.exists():
+        subprocess.run(
+            ["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True
+        )
+    for name, content in files.items():
+        target = work / name
+        if content is None:
+            target.unlink()
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        target.write_bytes(content)
+    subprocess.run([*GIT, "-C", str(work), "add", "-A"], check=True)
+    subprocess.run([*GIT, "-C", str(work), "commit", "-q", "-m", message], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+
+
+class GitHttpServer:
+    def __init__(self, root: Path, user: str | None = None, password: str | None = None) -> None:
+        self.root = root
+        self.credentials = (
+            base64.b64encode(f"{user}:{password}".encode()).decode() if password else None
+        )
+        self.counts: Counter[str] = Counter()
+        self.authorizations: list[str] = []
+        self._server: http.server.ThreadingHTTPServer | None = None
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                outer._serve(self)
+
+            def do_POST(self) -> None:
+                outer._serve(self)
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        path, _, query = handler.path.partition("?")
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        if self.credentials is not None:
+            given = handler.headers.get("Authorization", "")
+            self.authorizations.append(given)
+            if given != f"Basic {self.credentials}":
+                handler.send_response(401)
+                handler.send_header("WWW-Authenticate", 'Basic realm="git"')
+                handler.send_header("Content-Length", "0")
+                handler.end_headers()
+                return
+        plain = gzip.decompress(body) if handler.headers.get("Content-Encoding") == "gzip" else body
+        if handler.command == "GET":
+            self.counts["refs"] += 1
+        elif b"command=ls-refs" in plain:
+            self.counts["ls-refs"] += 1
+        elif b"command=fetch" in plain:
+            self.counts["fetch"] += 1
+            self.counts["wants"] += plain.count(b"want ")
+        env = {
+            **os.environ,
+            "GIT_PROJECT_ROOT": str(self.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": handler.command,
+            "CONTENT_TYPE": handler.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(plain)),
+            "GIT_PROTOCOL": handler.headers.get("Git-Protocol", ""),
+            "REMOTE_ADDR": "127.0.0.1",
+        }
+        done = subprocess.run(
+            ["git", "http-backend"], input=plain, env=env, capture_output=True, timeout=60
+        )
+        head, _, payload = done.stdout.partition(b"\r\n\r\n")
+        status = 200
+        headers: list[tuple[str, str]] = []
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        handler.send_response(status)
+        for name, value in headers:
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
