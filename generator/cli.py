@@ -39,7 +39,7 @@ from .model import (
 from .publish import publish_docs_sites, s3_client
 from .serve import serve_folder
 from .site import DocsSite, build_site
-from .sources import Repository, open_repositories, repositories_to_validate
+from .sources import OpenedSources, open_repositories, repositories_to_validate
 from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
@@ -76,10 +76,11 @@ def _load_settings(
     return config
 
 
-def _repositories(config: BacklotConfig) -> list[Repository]:
+@contextmanager
+def _sources(config: BacklotConfig) -> Iterator[OpenedSources]:
     """Every configured source opened (crawled, for remote ones) once per command; what
     each crawl cost is printed. A source that cannot be read stops the command before any
-    stage runs."""
+    stage runs. What the URL reader learnt is kept when the command ends."""
     with _progress("crawling") as advance:
         try:
             opened = open_repositories(
@@ -91,7 +92,10 @@ def _repositories(config: BacklotConfig) -> list[Repository]:
             raise click.ClickException(str(exc)) from None
     for report in opened.reports:
         click.echo(report.summary())
-    return opened.repositories
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def _ci_progress() -> Callable[[str], None]:
@@ -189,21 +193,23 @@ def catalog(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, config.output)
     with workspace.locked("catalog", output=False):
-        _run_catalog(config, output or workspace.catalog, workspace, _repositories(config))
+        with _sources(config) as sources:
+            _run_catalog(config, output or workspace.catalog, workspace, sources)
         workspace.finished()
 
 
 def _run_catalog(
-    config: BacklotConfig, out: Path, workspace: Workspace, repositories: list[Repository]
+    config: BacklotConfig, out: Path, workspace: Workspace, sources: OpenedSources
 ) -> CatalogFile:
     baseline = workspace.baseline_catalog() if out == workspace.catalog else out
     previous = _read_previous(baseline)
     with _progress("reading") as advance:
         result = build_catalog(
-            repositories,
+            sources.repositories,
             config.catalog,
             previous=previous,
             progress=advance,
+            urls=sources.urls,
         )
     result.write(out)
     _print_summary(result, out)
@@ -305,12 +311,12 @@ def build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output)
     with workspace.locked("build"):
-        repositories = _repositories(config)
-        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
-        if config.docs.builder == "local":
-            _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, repositories)
-        else:
-            click.echo("docs: builder is external; repositories publish their own TechDocs")
+        with _sources(config) as sources:
+            catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
+            if config.docs.builder == "local":
+                _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, sources)
+            else:
+                click.echo("docs: builder is external; repositories publish their own TechDocs")
         _run_site(config, catalog_file, workspace.output, workspace.catalog)
         workspace.finished()
 
@@ -342,9 +348,9 @@ def docs_build(
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output / DOCS_PREFIX)
     with workspace.locked("docs build"):
-        repositories = _repositories(config)
-        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
-        report = _run_docs(config, catalog_file, workspace.output, repositories)
+        with _sources(config) as sources:
+            catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
+            report = _run_docs(config, catalog_file, workspace.output, sources)
         workspace.finished()
     if report.failed():
         sys.exit(1)
@@ -389,10 +395,10 @@ def docs_publish(
     config = config.model_copy(update={"docs": config.docs.model_copy(update={"storage": storage})})
     workspace = Workspace(config.cache_dir, config.cache_dir / "docs-publish")
     with workspace.locked("docs publish", output=False):
-        repositories = _repositories(config)
-        catalog_file = _run_catalog(config, workspace.catalog, workspace, repositories)
         built = workspace.docs_publish
-        report = _run_docs(config, catalog_file, built, repositories, publisher=_publisher())
+        with _sources(config) as sources:
+            catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
+            report = _run_docs(config, catalog_file, built, sources, publisher=_publisher())
         client = s3_client(config.docs.storage)
         for ref, key_prefix, synced in publish_docs_sites(
             client, report, built, target_bucket, config.docs.storage.prefix
@@ -418,20 +424,21 @@ def _run_docs(
     config: BacklotConfig,
     catalog_file: CatalogFile,
     out: Path,
-    repositories: list[Repository],
+    sources: OpenedSources,
     *,
     publisher: str | None = None,
 ) -> DocsReport:
     with _progress("docs") as advance:
         report = run_docs_stage(
             catalog_file,
-            repositories,
+            sources.repositories,
             out,
             config.cache_dir,
             settings=config.docs,
             allowed_hosts=config.security.allowed_hosts,
             publisher=publisher,
             progress=(lambda site: advance(site.entity_ref)) if advance else None,
+            urls=sources.urls,
         )
     failed = report.failed()
     total = len(report.sites) + len(report.unresolved)

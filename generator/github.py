@@ -334,7 +334,7 @@ class GitHubClient:
             if auth:
                 headers["Authorization"] = auth
             cached = self.etags.get(str(httpx.URL(url, params=params))) if conditional else None
-            if cached is not None:
+            if cached is not None and cached[0]:
                 headers["If-None-Match"] = cached[0]
             try:
                 answer = self._send(method, url, params, json_body, headers, stream_to)
@@ -344,7 +344,7 @@ class GitHubClient:
                 self._retry_or_raise(attempt, what, f"{type(exc).__name__}", None)
                 continue
             self._note_limits(answer.headers, rest=True)
-            if answer.status == 304 and cached is not None:
+            if answer.status == 304 and cached is not None and cached[0]:
                 with self._budget_lock:
                     self.budget.not_modified += 1
                 return Answer(200, answer.headers, cached[1], from_cache=True)

@@ -272,7 +272,7 @@ class FakeGitHub:
             return "installation"
         if path.startswith("/_codeload/"):
             return "codeload"
-        for word in ("blobs", "trees", "tarball", "contents"):
+        for word in ("blobs", "trees", "tarball", "contents", "commits"):
             if f"/{word}" in path:
                 return word
         return "other"
@@ -324,6 +324,8 @@ class FakeGitHub:
             )
         elif fault == "not-found":
             self._reply(handler, 404, {"message": "Not Found"})
+        elif fault == "401":
+            self._reply(handler, 401, {"message": "Bad credentials"})
         else:
             raise ValueError(f"unknown fault {fault!r}")
         return True
@@ -476,6 +478,14 @@ class FakeGitHub:
         elif rest[:2] == ["git", "trees"] and len(rest) == 3:
             self._etagged(
                 handler, {"sha": rest[2], "tree": repo.tree_entries(), "truncated": False}
+            )
+        elif rest[:1] == ["commits"] and len(rest) == 2:
+            if rest[1] not in ("HEAD", repo.default_branch, repo.commit):
+                self._reply(handler, 422, {"message": f"No commit found for SHA: {rest[1]}"})
+                return
+            self._etagged(
+                handler,
+                {"sha": repo.commit, "commit": {"tree": {"sha": repo.tree_oid()}}},
             )
         elif rest[:1] == ["tarball"] and len(rest) == 2:
             self._reply(

@@ -26,7 +26,7 @@ from ..model import (
     is_windows_reserved,
     json_safe,
 )
-from ..sources import OutsideRepository, Repository
+from ..sources import OutsideRepository, Repository, RepositoryError, UrlOpener
 from ._accepted import Accepted
 from ._placeholders import PlaceholderError, resolve_placeholders
 from ._positions import locate
@@ -70,6 +70,7 @@ class _Run:
     seen_files: set[tuple[str, str]] = field(default_factory=set)
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
     repository_bytes: dict[str, int] = field(default_factory=dict)
+    urls: UrlOpener | None = None
     files: int = 0
     documents: int = 0
     rejected: int = 0
@@ -82,13 +83,15 @@ def build_catalog(
     previous: dict[str, EntitySource] | None = None,
     progress: Callable[[str], None] | None = None,
     known: dict[str, EntitySource] | None = None,
+    urls: UrlOpener | None = None,
 ) -> CatalogFile:
     """Read, check and relate every descriptor of ``repositories`` into a catalog.
 
     ``previous`` is the last build's ``sources`` (to report entities that disappeared);
-    ``known`` are entities of the rest of the organisation, which references may name.
+    ``known`` are entities of the rest of the organisation, which references may name;
+    ``urls`` opens Location targets that are URLs (without it, they are skipped).
     """
-    run = _Run(settings or CatalogSettings(), known or {}, previous or {})
+    run = _Run(settings or CatalogSettings(), known or {}, previous or {}, urls=urls)
     queue: deque[_Pending] = deque(
         _Pending(repo, path, _location_ref(repo, path))
         for repo in repositories
@@ -439,7 +442,6 @@ def _location_targets(
     targets += [t for t in spec.get("targets") or [] if isinstance(t, str)]
     optional = spec.get("presence") == "optional"
     base = posixpath.dirname(pending.path)
-    repository = pending.repository
     origin = entity["metadata"]["annotations"][ORIGIN_ANNOTATION]
 
     def warn(rule: str, message: str) -> None:
@@ -456,13 +458,23 @@ def _location_targets(
         )
 
     for target in targets:
+        repository = pending.repository
         if "://" in target:
-            warn(
-                "location/remote-target",
-                f"target {target} is a URL; the local source reads files only, so it was skipped",
-            )
-            continue
-        relpath = posixpath.normpath(posixpath.join(base, target))
+            if run.urls is None:
+                warn(
+                    "location/remote-target",
+                    f"target {target} is a URL; this command reads local files only, so it "
+                    "was skipped",
+                )
+                continue
+            try:
+                repository, relpath = run.urls.open(target)
+            except RepositoryError as exc:
+                if not optional:
+                    warn("location/target-missing", f"target {target}: {exc}")
+                continue
+        else:
+            relpath = posixpath.normpath(posixpath.join(base, target))
         if relpath == ".." or relpath.startswith("../") or target.startswith("/"):
             warn("location/outside-repository", f"target {target} is outside the repository")
             continue
@@ -473,12 +485,14 @@ def _location_targets(
             for match in matches:
                 yield _Pending(repository, match, origin)
             continue
-        try:
-            repository.resolve(relpath)
-        except OutsideRepository as exc:
-            warn("location/outside-repository", str(exc))
-            continue
         if not repository.is_file(relpath):
+            try:
+                repository.read_bytes(relpath, 1)  # only to learn why, which a reader is told
+            except OutsideRepository as exc:
+                warn("location/outside-repository", str(exc))
+                continue
+            except RepositoryError:
+                pass
             if not optional:
                 warn("location/target-missing", f"target {target} does not exist")
             continue

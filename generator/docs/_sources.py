@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 
 from ..model import CatalogFile, DocsProblem, EntityRef
-from ..sources import OutsideRepository, Repository
+from ..sources import OutsideRepository, Repository, RepositoryError, UrlOpener
 
 __all__ = ["DocsSource", "find_docs_sources"]
 
@@ -27,9 +27,10 @@ class DocsSource:
 
 
 def find_docs_sources(
-    catalog: CatalogFile, repositories: dict[str, Repository]
+    catalog: CatalogFile, repositories: dict[str, Repository], urls: UrlOpener | None = None
 ) -> tuple[list[DocsSource], dict[str, DocsProblem]]:
-    """Every entity with a techdocs-ref, resolved; and per entity, why it could not be."""
+    """Every entity with a techdocs-ref, resolved; and per entity, why it could not be.
+    A ``url:`` ref into another repository is opened with ``urls`` (when given)."""
     found: list[DocsSource] = []
     problems: dict[str, DocsProblem] = {}
 
@@ -58,12 +59,18 @@ def find_docs_sources(
         elif kind == "url" and (own := repository.folder_of(target)) is not None:
             # A URL into the entity's own repository: read the checkout we already have.
             folder = own
+        elif kind == "url" and urls is not None:
+            try:
+                repository, folder = urls.open(target)
+            except RepositoryError as exc:
+                problem(key, "docs/unreadable", f"{TECHDOCS_REF} {ref!r}: {exc}")
+                continue
         elif kind == "url":
             problem(
                 key,
                 "docs/remote-ref",
-                f"{TECHDOCS_REF} {ref!r}: docs in another repository are read by the crawl "
-                "stage, which this build has not fetched",
+                f"{TECHDOCS_REF} {ref!r}: docs in another repository are read through the "
+                "sources in backlot.yaml, which this command does not open",
             )
             continue
         else:
@@ -75,6 +82,9 @@ def find_docs_sources(
             path = repository.resolve(folder)
         except OutsideRepository as exc:
             problem(key, "docs/outside-repository", f"{TECHDOCS_REF} {ref!r}: {exc}")
+            continue
+        except RepositoryError as exc:
+            problem(key, "docs/unreadable", f"{TECHDOCS_REF} {ref!r}: {exc}")
             continue
         if not path.is_dir():
             problem(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import DocsSettings
 from ..model import CatalogFile, DocsReport, SiteReport, portal_link_from_docs
-from ..sources import Repository
+from ..sources import Repository, UrlOpener
 from ..workspace import Workspace
 from ._build import METADATA_FILE, SiteOutcome, build_docs
 from ._sources import find_docs_sources
@@ -28,10 +28,14 @@ def run_docs_stage(
     link_back: Callable[[str], str] | None = portal_link_from_docs,
     publisher: str | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
+    urls: UrlOpener | None = None,
 ) -> DocsReport:
     """Build every entity's docs into ``out``; remove sites of entities that no longer have
-    docs; write and return the report the site stage reads."""
-    sources, problems = find_docs_sources(catalog, {r.name: r for r in repositories})
+    docs; write and return the report the site stage reads. ``urls`` opens techdocs-ref
+    ``url:`` values into other repositories, and has the repositories the catalog stage
+    reached through Location URLs."""
+    known = {r.name: r for r in (*(urls.repositories() if urls else ()), *repositories)}
+    sources, problems = find_docs_sources(catalog, known, urls)
     result = build_docs(
         sources,
         out,

@@ -9,12 +9,15 @@ from ._repository import (
     Repository,
     RepositoryError,
     SourceError,
+    UnreachableRepository,
+    UrlOpener,
     WebView,
     is_git_path,
 )
 from .git import GitError, GitReport, GitRepository, open_git
 from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github
 from .local import discover_local, repositories_to_validate
+from .url import HttpRepository, UrlReader, UrlReport
 
 __all__ = [
     "CrawlError",
@@ -25,6 +28,7 @@ __all__ = [
     "GitHubRepository",
     "GitReport",
     "GitRepository",
+    "HttpRepository",
     "LocalRepository",
     "OpenedSources",
     "OutsideRepository",
@@ -32,6 +36,10 @@ __all__ = [
     "RepositoryError",
     "SourceError",
     "SourceReport",
+    "UnreachableRepository",
+    "UrlOpener",
+    "UrlReader",
+    "UrlReport",
     "WebView",
     "crawl_github",
     "discover_local",

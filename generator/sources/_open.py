@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..config import CatalogSettings, GitHubSource, GitSource, LocalSource
+from ..config import CatalogSettings, GitHubSource, GitSource, LocalSource, UrlSource
 from ._repository import Repository, SourceError
 from .git import open_git
 from .github import crawl_github
 from .local import discover_local
+from .url import UrlReader, open_url_source
 
 __all__ = ["OpenedSources", "SourceReport", "open_repositories"]
 
@@ -26,8 +27,16 @@ class SourceReport(Protocol):
 
 @dataclass
 class OpenedSources:
+    """The repositories of every source, and a reader for URLs that point outside them
+    (Location targets, techdocs-ref ``url:``), which the stages open as they meet them.
+    ``close`` once the stages are done: it keeps what the reader learnt for next time."""
+
+    urls: UrlReader
     repositories: list[Repository] = field(default_factory=list)
     reports: list[SourceReport] = field(default_factory=list)  # what each remote one cost
+
+    def close(self) -> None:
+        self.urls.close()
 
 
 def open_repositories(
@@ -42,7 +51,12 @@ def open_repositories(
     missing folder, an organisation GitHub will not list) stops the build: what it held
     would otherwise look deleted.
     """
-    opened = OpenedSources()
+    github = tuple(s for s in settings.sources if isinstance(s, GitHubSource))
+    url_sources = [s for s in settings.sources if isinstance(s, UrlSource)]
+    reader = UrlReader(
+        cache_dir, github, url_sources[0].token_env if url_sources else "GITHUB_TOKEN"
+    )
+    opened = OpenedSources(reader)
     for source in settings.sources:
         if isinstance(source, LocalSource):
             if not source.path.is_dir():
@@ -58,6 +72,10 @@ def open_repositories(
             fetched, git_report = open_git(source, cache_dir, progress=progress)
             opened.repositories.extend(fetched)
             opened.reports.append(git_report)
+        elif isinstance(source, UrlSource):
+            opened.repositories.extend(open_url_source(source, reader, progress=progress))
         else:
             raise SourceError(f"sources of type {source.type!r} are not supported yet")
+    if url_sources:
+        opened.reports.append(reader.report)
     return opened

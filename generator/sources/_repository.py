@@ -27,6 +27,8 @@ __all__ = [
     "Repository",
     "RepositoryError",
     "SourceError",
+    "UnreachableRepository",
+    "UrlOpener",
     "WebView",
     "checked_path",
     "github_style_folder",
@@ -149,6 +151,17 @@ class Repository(Protocol):
         current: for the catalog to fall back on when this one cannot be parsed."""
 
 
+class UrlOpener(Protocol):
+    """Opens a URL that points outside the repositories a build has (a Location target,
+    a techdocs-ref ``url:``) into the repository it is in and its path there."""
+
+    def open(self, url: str) -> tuple[Repository, str]:
+        """Raises RepositoryError, naming the URL, when it cannot be read."""
+
+    def repositories(self) -> list[Repository]:
+        """Every repository opened so far (their entities' docs are read from them)."""
+
+
 @dataclass(frozen=True)
 class LocalRepository:
     """A checked-out repository: its files live below ``root``.
@@ -261,3 +274,17 @@ class LocalRepository:
             if regular and inside is not None and not (is_git_path(relpath) or is_git_path(inside)):
                 matches.append(relpath)
         return matches
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnreachableRepository(LocalRepository):
+    """A repository that could not be fetched (and never was): each descriptor it should
+    have is reported unreadable, with why, and the other repositories go on."""
+
+    reason: str
+
+    def resolve(self, relpath: str) -> Path:
+        raise RepositoryError(self.reason)
+
+    def glob(self, pattern: str) -> list[str]:
+        return []

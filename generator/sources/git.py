@@ -35,6 +35,7 @@ from ._repository import (
     LocalRepository,
     RepositoryError,
     SourceError,
+    UnreachableRepository,
     checked_path,
     is_git_path,
 )
@@ -237,20 +238,6 @@ class GitRepository(LocalRepository):
             ), self.previous_read_at
         except (GitError, ValueError):
             return None  # new in this commit (or gone from it): nothing to fall back on
-
-
-@dataclass(frozen=True, kw_only=True)
-class UnreachableRepository(LocalRepository):
-    """A repository that could not be fetched and never was: each descriptor it should
-    have is reported unreadable, with why, and the other repositories go on."""
-
-    reason: str
-
-    def resolve(self, relpath: str) -> Path:
-        raise RepositoryError(self.reason)
-
-    def glob(self, pattern: str) -> list[str]:
-        return []
 
 
 def open_git(

@@ -399,12 +399,14 @@ class GitHubRepository:
     stale_paths: dict[str, tuple[str, str]] = field(default_factory=dict)  # path → (why, since)
     # The descriptors of the previous crawl: path → (blob id, since when it was current).
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
+    named: set[str] = field(default_factory=set)  # descriptors named by URL, not listed
+    stale_all: tuple[str, str] | None = None  # the commit could not be looked up: why, since
     _tree: dict[str, dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def descriptors(self) -> tuple[str, ...]:
-        return tuple(sorted(self.blobs))
+        return tuple(sorted(self.blobs.keys() | self.named))
 
     def display(self, relpath: str) -> str:
         return f"{self.name}/{relpath}"
@@ -517,7 +519,7 @@ class GitHubRepository:
         return github_style_folder(self.url, url)
 
     def stale(self, relpath: str) -> tuple[str, str] | None:
-        return self.stale_paths.get(relpath)
+        return self.stale_paths.get(relpath) or self.stale_all
 
     def last_good(self, relpath: str) -> tuple[bytes, str] | None:
         earlier = self.previous.get(relpath)
