@@ -192,6 +192,20 @@ class CatalogSettings(_Settings):
     max_repository_bytes: int = Field(
         default=100 * 1024 * 1024, gt=0, description="all of one repository's entities, expanded"
     )
+    url_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="hosts that Location targets and techdocs-ref url: values may name, "
+        "besides GitHub hosts and the hosts of type: url sources (Backstage's "
+        "backend.reading.allow); descriptors are untrusted, so no other host is read",
+    )
+
+    @field_validator("url_hosts")
+    @classmethod
+    def _url_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            if not _HOST.fullmatch(host):
+                raise ValueError(f"{host!r} is not a host name (like config.acme.com)")
+        return hosts
 
 
 class AnnotationLink(_Settings):

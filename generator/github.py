@@ -266,6 +266,7 @@ class GitHubClient:
         etags: EtagCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = MAX_WAIT_SECONDS,
+        follow_redirects: bool = True,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url(self.api_url)
@@ -276,6 +277,7 @@ class GitHubClient:
         self.budget = Budget()
         self._sleep = sleep
         self._max_wait = max_wait
+        self._follow_redirects = follow_redirects
         self._slots = threading.BoundedSemaphore(concurrency)
         self._budget_lock = threading.Lock()
         self._http: httpx.Client | None = None
@@ -292,7 +294,7 @@ class GitHubClient:
             self._http = httpx.Client(
                 timeout=self.timeout,
                 headers={"User-Agent": f"backlot/{__version__}"},
-                follow_redirects=True,
+                follow_redirects=self._follow_redirects,
             )
             self._pid = os.getpid()
         return self._http

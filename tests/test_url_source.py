@@ -125,7 +125,10 @@ def organisation(fake: FakeGitHub, web: WebServer) -> None:
         "---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: more\n"
         "spec:\n  targets:\n    - ./more/guide.yaml\n"
         f"    - {fake.base}/acme/shared/blob/main/services/billing.yaml\n"
+        # Same server, another name: a host nobody allowed (think 169.254.169.254).
+        f"    - {web.base.replace('127.0.0.1', 'localhost')}/catalog/secret.yaml\n"
     )
+    web.files["/catalog/secret.yaml"] = component("secret").encode()
     web.files["/catalog/teams.yaml"] = (GROUP + location).encode()
     web.files["/catalog/more/guide.yaml"] = guide.encode()
 
@@ -181,7 +184,9 @@ def test_urls_are_read_through_the_api_or_fetched_and_warm_runs_cost_only_304s(
         "tarball": 2,
         "codeload": 2,
     }, fake.counts
-    assert web.counts == {"200": 2}, web.counts
+    assert web.counts == {"200": 2}, web.counts  # the secret was never asked for
+    [refused] = [f for f in catalog(work)["findings"] if "secret.yaml" in f["message"]]
+    assert "localhost is not a host this build reads" in refused["message"]
     assert (
         "How orders flow." in (work / "site/docs/default/component/orders/index.html").read_text()
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from ..config import CatalogSettings, GitHubSource, GitSource, LocalSource, UrlSource
 from ._repository import Repository, SourceError
@@ -54,7 +55,13 @@ def open_repositories(
     github = tuple(s for s in settings.sources if isinstance(s, GitHubSource))
     url_sources = [s for s in settings.sources if isinstance(s, UrlSource)]
     reader = UrlReader(
-        cache_dir, github, url_sources[0].token_env if url_sources else "GITHUB_TOKEN"
+        cache_dir,
+        github,
+        url_sources[0].token_env if url_sources else "GITHUB_TOKEN",
+        allowed_hosts=(
+            *settings.url_hosts,
+            *(urlsplit(url).hostname or "" for s in url_sources for url in s.urls),
+        ),
     )
     opened = OpenedSources(reader)
     for source in settings.sources:

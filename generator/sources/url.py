@@ -17,7 +17,7 @@ import posixpath
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,11 @@ class HttpRepository:
             # Last known good: the copy read before, marked stale.
             self.stale_paths[path] = (str(exc), str(seen.get(address, "")))
             return cached[1]
+        if 300 <= answer.status < 400:
+            raise RepositoryError(
+                f"{address} redirects to {answer.headers.get('location', 'elsewhere')}; "
+                "redirects are not followed (the address they lead to was not allowed)"
+            )
         if "etag" not in answer.headers:
             self.client.etags.put(address, "", answer.content)  # kept for when it fails
         seen[address] = _now()
@@ -188,7 +193,11 @@ class UrlReader:
         cache_dir: Path,
         github_sources: tuple[GitHubSource, ...] = (),
         token_env: str = "GITHUB_TOKEN",
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
+        # Descriptors are untrusted: a URL in one could name a cloud metadata address or
+        # an internal service, so only hosts the settings name are read (and GitHub's).
+        self.allowed_hosts = {h.lower() for h in allowed_hosts}
         self.store = CrawlStore(cache_dir / "crawl")
         self._cache_dir = cache_dir
         self._token_env = token_env
@@ -232,7 +241,8 @@ class UrlReader:
                 token = os.environ.get(self._token_env)
                 client = GitHubClient(api, TokenAuth(token) if token else None, etags=etags)
             else:
-                client = GitHubClient(host, None, etags=etags)  # host is the origin here
+                # host is the origin here; no redirects: they could lead anywhere
+                client = GitHubClient(host, None, etags=etags, follow_redirects=False)
             self._clients[key] = client
         return client
 
@@ -245,6 +255,11 @@ class UrlReader:
             raise RepositoryError(f"{url}: only http and https URLs are read")
         host = parts.netloc.lower()
         api = self._github_api(host)
+        if api is None and (parts.hostname or "") not in self.allowed_hosts:
+            raise RepositoryError(
+                f"{url}: {parts.hostname} is not a host this build reads (add it to "
+                "catalog.url_hosts in backlot.yaml to allow it)"
+            )
         with self._lock:
             if api is not None:
                 match = _GITHUB_PATH.match(parts.path)
