@@ -143,6 +143,37 @@ def test_a_warm_crawl_costs_only_the_listing_and_what_changed(
     assert "Changed." in (tmp_path / "site/docs/default/component/orders/index.html").read_text()
 
 
+def test_crawled_docs_are_built_when_the_config_is_named_relative_to_the_cwd(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    # `backlot docs build --config backlot.yaml`: the cache is then a relative path, and
+    # mkdocs resolves docs_dir against the folder of the config it is handed.
+    fake.add("team", {"catalog-info.yaml": GROUP})
+    for i in range(2):
+        fake.add(
+            f"docs-{i}",
+            {
+                "catalog-info.yaml": WITH_DOCS.replace("name: orders", f"name: docs-{i}"),
+                "mkdocs.yml": f"site_name: Docs {i}\n",
+                "docs/index.md": f"# Docs {i}\n\nPage {i}.\n",
+            },
+        )
+    configure(tmp_path, fake)
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "docs", "build", "--config", "backlot.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, "GITHUB_TOKEN": fake.token},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 built, 0 unchanged, 0 failed" in done.stdout
+    for i in range(2):
+        page = tmp_path / f"site/docs/default/component/docs-{i}/index.html"
+        assert f"Page {i}." in page.read_text()
+
+
 def test_rate_limits_and_server_errors_are_waited_out(fake: FakeGitHub, tmp_path: Path) -> None:
     organisation(fake, services=2)
     configure(tmp_path, fake)

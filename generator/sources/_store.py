@@ -27,7 +27,9 @@ MAX_FOLDER_FILES = 20_000
 
 class CrawlStore:
     def __init__(self, root: Path) -> None:
-        self.root = root
+        # Absolute: the paths handed out (docs folders) are read from other working
+        # directories (mkdocs resolves its docs_dir against the config's folder).
+        self.root = root.absolute()
 
     # ------------------------------------------------------------------ blobs
 

@@ -259,7 +259,7 @@ def open_git(
     opened: list[LocalRepository] = []
     with ThreadPoolExecutor(max_workers=PARALLEL_FETCHES) as pool:
         jobs = [
-            pool.submit(_open_one, git, settings, url, name, cache_dir / "git", store)
+            pool.submit(_open_one, git, settings, url, name, cache_dir.absolute() / "git", store)
             for name, url in named.items()
         ]
         for done, job in enumerate(jobs, 1):
