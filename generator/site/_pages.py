@@ -150,7 +150,11 @@ def entity_view(
         sections=_sections(model, key),
         # A stale source has its own banner (with the version's age), not a problem line.
         findings=[f for f in model.findings.get(key, []) if f.rule != "source/stale"],
-        stale=Stale(source.stale_reason or "", source.stale_since, time_label(source.stale_since))
+        stale=Stale(
+            (source.stale_reason or "").rstrip(". "),
+            source.stale_since,
+            time_label(source.stale_since),
+        )
         if source.stale_since
         else None,
         definition=definition if isinstance(definition, str) else "",

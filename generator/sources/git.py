@@ -134,7 +134,7 @@ class _Git:
             raise GitError(f"git cannot be run: {exc.strerror}") from None
         if done.returncode != 0:
             stderr = done.stderr.decode("utf-8", "replace")
-            lines = [line for line in stderr.splitlines() if line.strip()]
+            lines = [line.removeprefix("fatal: ") for line in stderr.splitlines() if line.strip()]
             said = " ".join(lines[-3:]) or f"exit status {done.returncode}"
             raise GitError(self.redact(f"git {args[0]} failed: {said}"))
         return done.stdout

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from ..conftest import component, run_backlot
+from ..git_http import bare_repository
 from .conftest import Serve
 
 
@@ -107,3 +109,28 @@ def test_starred_entities_appear_on_the_home_page(
     with page.expect_navigation():
         starred.first.click()
     assert page.url.endswith("catalog/default/component/orders-service/index.html")
+
+
+def test_a_stale_entity_says_how_old_its_version_is(
+    page: Any, tmp_path: Path, serve: Serve
+) -> None:
+    """A repository that could not be fetched: its page shows the version last read, when
+    that was, and (worked out when the page is read) how long ago."""
+    bare = bare_repository(tmp_path / "orders.git", {"catalog-info.yaml": component("orders")})
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "backlot.yaml").write_text(
+        f"catalog:\n  sources:\n    - type: git\n      repositories: [file://{bare}]\n"
+    )
+    assert run_backlot("build", "--config", work / "backlot.yaml", cwd=work).returncode == 0
+    bare.rename(tmp_path / "moved.git")
+    done = run_backlot("build", "--config", work / "backlot.yaml", cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    page.goto(serve(work / "site") + "catalog/default/component/orders/index.html")
+    banner = page.locator("section.stale")
+    assert "Out of date" in banner.inner_text()
+    age = banner.locator("time[data-age]")
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC \(less than an hour ago\)", age.inner_text()
+    )
+    assert age.get_attribute("title", timeout=1000) is not None
