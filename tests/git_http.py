@@ -9,10 +9,10 @@ import gzip
 import http.server
 import os
 import subprocess
-import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any
+
+from .local_http import LocalServer
 
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com"]
 
@@ -51,7 +51,7 @@ def push(bare: Path, files: dict[str, bytes | str | None], message: str = "chang
     subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
 
 
-class GitHttpServer:
+class GitHttpServer(LocalServer):
     def __init__(self, root: Path, user: str | None = None, password: str | None = None) -> None:
         self.root = root
         self.credentials = (
@@ -59,37 +59,8 @@ class GitHttpServer:
         )
         self.counts: Counter[str] = Counter()
         self.authorizations: list[str] = []
-        self._server: http.server.ThreadingHTTPServer | None = None
 
-    @property
-    def base(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer._serve(self)
-
-            def do_POST(self) -> None:
-                outer._serve(self)
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def _serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+    def serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         path, _, query = handler.path.partition("?")
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""

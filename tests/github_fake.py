@@ -30,6 +30,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .local_http import LocalServer
+
 TRUNCATE_AT = 512_000
 
 
@@ -119,7 +121,7 @@ class FakeRepo:
         self.pushes += 1
 
 
-class FakeGitHub:
+class FakeGitHub(LocalServer):
     def __init__(self, org: str = "acme", token: str = "ghp_test-token-0123456789") -> None:
         self.org = org
         self.token = token
@@ -133,9 +135,7 @@ class FakeGitHub:
         self.installation_token = "ghs_installation-token-987654321"
         self.seen_authorization: list[str] = []
         self.prefix = ""  # "/api/v3" to look like an Enterprise Server
-        self._server: http.server.ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
-        self.base = ""
 
     # ------------------------------------------------------------------ control
 
@@ -155,31 +155,8 @@ class FakeGitHub:
             queue = self.faults.get(kind)
             return queue.popleft() if queue else None
 
-    def start(self) -> str:
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
-        return self.base
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        self._handle(handler, handler.command)
 
     # ------------------------------------------------------------------ serving
 

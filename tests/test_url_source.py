@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 
 from .conftest import component
 from .github_fake import FakeGitHub
+from .local_http import LocalServer
 
 GROUP = (
     "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\n"
@@ -27,7 +27,7 @@ GROUP = (
 )
 
 
-class WebServer:
+class WebServer(LocalServer):
     """Files by path, each with an ETag; counts requests and what they carried."""
 
     def __init__(self) -> None:
@@ -35,46 +35,25 @@ class WebServer:
         self.counts: Counter[str] = Counter()
         self.authorizations: list[str] = []
         self.down = False
-        self._server: http.server.ThreadingHTTPServer | None = None
 
-    @property
-    def base(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> None:
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                outer.authorizations += [self.headers.get("Authorization") or ""]
-                content = outer.files.get(self.path)
-                if outer.down:  # behind a proxy that now refuses us
-                    status, body, etag = 403, b"forbidden", ""
-                elif content is None:
-                    status, body, etag = 404, b"not here", ""
-                else:
-                    etag = '"' + hashlib.sha256(content).hexdigest()[:16] + '"'
-                    fresh = self.headers.get("If-None-Match") == etag
-                    status, body = (304, b"") if fresh else (200, content)
-                outer.counts[str(status)] += 1
-                self.send_response(status)
-                if etag:
-                    self.send_header("ETag", etag)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
+        self.authorizations += [handler.headers.get("Authorization") or ""]
+        content = self.files.get(handler.path)
+        if self.down:  # behind a proxy that now refuses us
+            status, body, etag = 403, b"forbidden", ""
+        elif content is None:
+            status, body, etag = 404, b"not here", ""
+        else:
+            etag = '"' + hashlib.sha256(content).hexdigest()[:16] + '"'
+            fresh = handler.headers.get("If-None-Match") == etag
+            status, body = (304, b"") if fresh else (200, content)
+        self.counts[str(status)] += 1
+        handler.send_response(status)
+        if etag:
+            handler.send_header("ETag", etag)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
 
 
 @pytest.fixture
