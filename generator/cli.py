@@ -23,6 +23,7 @@ from .config import (
     BacklotConfig,
     ConfigError,
     LocalSource,
+    PublishSettings,
     load_config,
 )
 from .csp import content_security_policy
@@ -36,7 +37,16 @@ from .model import (
     descriptor_json_schema,
     repository_identity,
 )
-from .publish import publish_docs_sites, s3_client
+from .publish import (
+    Guards,
+    PortalTarget,
+    PublishError,
+    cloudfront_client,
+    plan_publish,
+    publish_docs_sites,
+    publish_portal,
+    s3_client,
+)
 from .serve import serve_folder
 from .site import DocsSite, build_site
 from .sources import OpenedSources, open_repositories, repositories_to_validate
@@ -111,22 +121,22 @@ def _ci_progress() -> Callable[[str], None]:
 
 
 @contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    """A live line on stderr for long work, when a person is watching."""
+def _progress(label: str, total: int | None = None) -> Iterator[Any]:
+    """A live line on stderr for long work, when a person is watching; a bar when the
+    amount of work is known."""
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("[dim]{task.completed} done"),
-        console=Console(stderr=True),
-        transient=True,
-    ) as progress:
-        task = progress.add_task(label)
+    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), TextColumn("{task.completed}/{task.total}")]
+    else:
+        columns += [TextColumn("[dim]{task.completed} done")]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
 
         def advance(name: str, count: int = 1) -> None:
             progress.update(task, advance=count, description=f"{label} {name}")
@@ -256,7 +266,7 @@ def _run_site(
         if not storage.bucket:
             raise click.ClickException("docs.builder is external: set docs.storage.bucket")
         found = published_sites(
-            s3_client(config.docs.storage),
+            s3_client(config.docs.storage.endpoint_url, config.docs.storage.region),
             storage.bucket,
             storage.prefix,
             cache=Workspace(config.cache_dir, out).published_docs,
@@ -399,7 +409,7 @@ def docs_publish(
         with _sources(config) as sources:
             catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
             report = _run_docs(config, catalog_file, built, sources, publisher=_publisher())
-        client = s3_client(config.docs.storage)
+        client = s3_client(config.docs.storage.endpoint_url, config.docs.storage.region)
         for ref, key_prefix, synced in publish_docs_sites(
             client, report, built, target_bucket, config.docs.storage.prefix
         ):
@@ -409,6 +419,115 @@ def docs_publish(
             )
         workspace.finished()
     sys.exit(1 if report.failed() else 0)
+
+
+@main.command("publish")
+@click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
+@click.option("--bucket", help="default: publish.bucket in backlot.yaml")
+@click.option("--prefix", help="key prefix of the portal, e.g. portal/ (default: publish.prefix)")
+@click.option("--distribution-id", help="CloudFront distribution to invalidate")
+@click.option("--endpoint-url", help="an S3-compatible endpoint instead of AWS")
+@click.option("--dry-run", is_flag=True, help="print what would be uploaded and deleted")
+@click.option("--force", is_flag=True, help="publish even when a guard refuses")
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def publish_command(
+    directory: Path | None,
+    bucket: str | None,
+    prefix: str | None,
+    distribution_id: str | None,
+    endpoint_url: str | None,
+    dry_run: bool,
+    force: bool,
+    config_path: Path | None,
+    cache_dir: Path | None,
+) -> None:
+    """Publish the built portal (default folder: site) to S3, by content hash.
+
+    Uploads only files whose content changed since the last publish (a manifest in the
+    bucket says what was published), assets before pages; deletes only objects an earlier
+    publish wrote; invalidates only changed paths in CloudFront. Refuses to delete most
+    of the portal, or to publish a catalog that shrank, unless --force. In local-builder
+    mode the docs go to docs.storage.prefix (Backstage's layout), served at /docs/.
+    """
+    config = _load_settings(config_path, None, cache_dir)
+    overrides = {
+        "bucket": bucket,
+        "prefix": prefix,
+        "distribution_id": distribution_id,
+        "endpoint_url": endpoint_url,
+    }
+    try:
+        settings = PublishSettings.model_validate(
+            {**config.publish.model_dump(), **{k: v for k, v in overrides.items() if v is not None}}
+        )
+    except ValueError as exc:
+        raise click.ClickException(f"publish: {exc}") from None
+    if not settings.bucket:
+        raise click.ClickException("no bucket: pass --bucket or set publish.bucket")
+    folder = directory or config.output
+    target = _portal_target(config, settings, settings.bucket)
+    workspace = Workspace(config.cache_dir, folder)
+    with workspace.locked("publish"):
+        if workspace.build_unfinished() and not force:
+            raise click.ClickException(
+                f"the last build into {folder} did not finish ({config.cache_dir} says so): "
+                "build again before publishing, or --force"
+            )
+        client = s3_client(settings.endpoint_url, settings.region, settings.workers)
+        try:
+            plan = plan_publish(
+                client,
+                folder,
+                target,
+                Guards(settings.max_delete_share, settings.max_entity_loss_share),
+            )
+            for line in plan.describe(dry_run):
+                click.echo(line)
+            if dry_run:
+                click.echo("dry run: nothing was written")
+                return
+            plan.check(force)
+            with _progress("uploading", total=len(plan.uploads)) as advance:
+                result = publish_portal(
+                    client,
+                    plan,
+                    workers=settings.workers,
+                    cloudfront=(
+                        cloudfront_client(settings.endpoint_url)
+                        if settings.distribution_id
+                        else None
+                    ),
+                    distribution_id=settings.distribution_id,
+                    progress=(lambda key: advance(key)) if advance else _ci_progress(),
+                )
+        except PublishError as exc:
+            raise click.ClickException(str(exc)) from None
+    for line in result.summary(plan):
+        click.echo(line)
+    if result.cdn_warning:
+        click.echo(f"warning: {result.cdn_warning}", err=True)
+
+
+def _portal_target(config: BacklotConfig, settings: PublishSettings, bucket: str) -> PortalTarget:
+    """Where the portal's keys go, and the docs': one copy of each docs site, at the
+    TechDocs prefix (the CDN maps /docs/ there)."""
+    storage = config.docs.storage
+    docs_prefix = (
+        storage.prefix
+        if not storage.prefix or storage.prefix.endswith("/")
+        else (storage.prefix + "/")
+    )
+    if storage.bucket and storage.bucket != bucket:
+        raise click.ClickException(
+            f"docs.storage.bucket ({storage.bucket}) is not the portal's bucket ({bucket}): "
+            "the CDN serves /docs/ from the portal's bucket, so keep the TechDocs there"
+        )
+    if config.docs.builder == "external":
+        return PortalTarget(bucket, settings.prefix, None, docs_prefix if storage.bucket else None)
+    return PortalTarget(
+        bucket, settings.prefix, docs_prefix if storage.bucket else settings.prefix + DOCS_PREFIX
+    )
 
 
 def _publisher() -> str | None:

@@ -33,6 +33,7 @@ __all__ = [
     "GitHubSource",
     "GitSource",
     "LocalSource",
+    "PublishSettings",
     "SecuritySettings",
     "SiteSettings",
     "Source",
@@ -279,11 +280,51 @@ class SecuritySettings(_Settings):
         return hosts
 
 
+def _key_prefix(prefix: str) -> str:
+    if prefix.startswith("/") or "//" in prefix or ".." in prefix.split("/"):
+        raise ValueError(f"{prefix!r} is not a key prefix (like portal/, or empty)")
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+class PublishSettings(_Settings):
+    """Where ``backlot publish`` puts the portal, and the guards that keep a broken build
+    from wiping it."""
+
+    bucket: str | None = None
+    prefix: str = Field(default="", description="key prefix of the portal, e.g. portal/")
+    distribution_id: str | None = Field(
+        default=None, description="the CloudFront distribution to invalidate"
+    )
+    endpoint_url: str | None = Field(default=None, description="for S3-compatible storage")
+    region: str | None = None
+    max_delete_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="refuse (unless --force) to delete more than this share of the "
+        "published objects (and more than 10) in one publish",
+    )
+    max_entity_loss_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="refuse (unless --force) to publish a catalog with this share fewer "
+        "entities than the last published one (and 10 fewer or more)",
+    )
+    workers: int = Field(default=16, ge=1, le=64, description="parallel uploads")
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, prefix: str) -> str:
+        return _key_prefix(prefix)
+
+
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
     docs: DocsSettings = DocsSettings()
     site: SiteSettings = SiteSettings()
     security: SecuritySettings = SecuritySettings()
+    publish: PublishSettings = PublishSettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")
 

@@ -52,6 +52,11 @@ class Workspace:
             pending.touch()
         return baseline
 
+    def build_unfinished(self) -> bool:
+        """A build that uses this cache started and has not finished (it was killed, or
+        is running): its output may be half old, half new."""
+        return (self.cache_dir / "build.pending").exists()
+
     def finished(self) -> None:
         """The command finished: its catalog is the next build's baseline."""
         (self.cache_dir / "build.pending").unlink(missing_ok=True)

@@ -32,6 +32,15 @@ class LocalServer:
             def do_POST(self) -> None:
                 outer.serve(self)
 
+            def do_PUT(self) -> None:
+                outer.serve(self)
+
+            def do_DELETE(self) -> None:
+                outer.serve(self)
+
+            def do_HEAD(self) -> None:
+                outer.serve(self)
+
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

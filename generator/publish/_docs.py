@@ -3,25 +3,16 @@ prefix in Backstage's layout, ``techdocs_metadata.json`` last."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..config import DocsStorage
 from ..model import DocsReport
 from ._s3 import SyncResult, sync_folder
 
-__all__ = ["publish_docs_sites", "s3_client"]
+__all__ = ["publish_docs_sites"]
 
 METADATA_FILE = "techdocs_metadata.json"
-
-
-def s3_client(storage: DocsStorage) -> Any:
-    """An S3 client with the usual AWS settings (``AWS_ENDPOINT_URL`` included), and the
-    endpoint and region ``backlot.yaml`` names, if any."""
-    boto3: Any = importlib.import_module("boto3")  # imported only when publishing
-    return boto3.client("s3", endpoint_url=storage.endpoint_url, region_name=storage.region)
 
 
 def publish_docs_sites(
