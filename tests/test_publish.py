@@ -350,3 +350,96 @@ def test_a_publish_killed_anywhere_leaves_a_whole_site_and_the_next_completes_it
         site, "portal/"
     )  # everything there, nothing left over
     assert broken_assets(s3_server, bucket) == []
+
+
+# ------------------------------------------------------------------ CloudFront
+
+
+def covers(path: str, items: list[str]) -> bool:
+    return any(i == path or (i.endswith("*") and path.startswith(i[:-1])) for i in items)
+
+
+def test_invalidation_paths_stay_within_cloudfronts_limits_and_cover_every_change() -> None:
+    from generator.publish import collapse_paths
+
+    rng = __import__("random").Random(7)
+    for _ in range(200):
+        paths = {
+            "/" + "/".join(f"d{rng.randrange(4)}" for _ in range(rng.randrange(1, 4))) + "/p.html"
+            for _ in range(rng.randrange(1, 60))
+        }
+        max_paths, max_wildcards = rng.randrange(1, 20), rng.randrange(0, 6)
+        got = collapse_paths(paths, max_paths, max_wildcards)
+        if got is None:
+            assert max_wildcards == 0 and len(paths) > max_paths
+            continue
+        assert all(covers(p, got) for p in paths)
+        assert len(got) <= max_paths
+        assert sum(1 for p in got if p.endswith("*")) <= max_wildcards
+    # A page and its folder: one wildcard; the root never wildcarded when not needed.
+    assert collapse_paths(["/c/x/", "/c/x/index.html", "/index.html", "/"]) == [
+        "/",
+        "/c/x/*",
+        "/index.html",
+    ]
+
+
+def test_a_change_invalidates_only_the_changed_pages_in_cloudfront(
+    tmp_path: Path, s3_server: S3Server, env: dict[str, str]
+) -> None:
+    import boto3
+
+    cloudfront = boto3.client(
+        "cloudfront",
+        endpoint_url=s3_server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    bucket = new_bucket(s3_server)
+    origin = f"{bucket}.s3.amazonaws.com"
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": uuid.uuid4().hex,
+            "Comment": "portal",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "s3",
+                        "DomainName": origin,
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "s3",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "MinTTL": 0,
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+            },
+        }
+    )["Distribution"]["Id"]
+    org = small_org(tmp_path / "org", [f"svc-{i}" for i in range(5)])
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    build(org, site, cache)
+    assert publish(site, bucket, env, "--distribution-id", distribution).returncode == 0
+    listed = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
+    assert listed.get("Quantity", 0) == 0  # a first publish: nothing was cached
+
+    before = site_files(site)
+    (org / "svc-2" / "catalog-info.yaml").write_text(component("svc-2", description="new"))
+    build(org, site, cache)
+    changed = sorted(k for k, v in site_files(site).items() if before.get(k) != v)
+    done = publish(site, bucket, env, "--distribution-id", distribution)
+    assert done.returncode == 0, done.stdout + done.stderr
+    items = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
+    assert items["Quantity"] == 1
+    paths = cloudfront.get_invalidation(DistributionId=distribution, Id=items["Items"][0]["Id"])[
+        "Invalidation"
+    ]["InvalidationBatch"]["Paths"]["Items"]
+    assert all(covers("/" + k, paths) for k in changed)
+    assert "/*" not in paths and len(paths) <= len(changed) + 1
+    assert "/catalog/default/component/svc-2/*" in paths or "/catalog/default/component/*" in paths
