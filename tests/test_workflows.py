@@ -21,7 +21,7 @@ HERE = Path(__file__).resolve().parent / "workflows"
 
 def test_there_are_workflows() -> None:
     names = {w.name for w in WORKFLOWS}
-    assert {"techdocs.yml", "tests.yml"} <= names
+    assert {"portal.yml", "techdocs.yml", "tests.yml"} <= names
 
 
 def test_actionlint_finds_nothing() -> None:
