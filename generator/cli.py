@@ -503,10 +503,22 @@ def publish_command(
                 )
         except PublishError as exc:
             raise click.ClickException(str(exc)) from None
-    for line in result.summary(plan):
+    lines = result.summary(plan)
+    for line in lines:
         click.echo(line)
     if result.cdn_warning:
         click.echo(f"warning: {result.cdn_warning}", err=True)
+        lines.append(f"warning: {result.cdn_warning}")
+    _step_summary("Publish", lines)
+
+
+def _step_summary(title: str, lines: list[str]) -> None:
+    """In GitHub Actions, the same lines on the run's summary page."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as summary:
+        summary.write(f"### {title}\n\n" + "".join(f"- {line}\n" for line in lines) + "\n")
 
 
 def _portal_target(config: BacklotConfig, settings: PublishSettings, bucket: str) -> PortalTarget:

@@ -202,11 +202,19 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     org = small_org(tmp_path / "org", ["alpha", "beta"])
     build(org, tmp_path / "site", tmp_path / "cache")
     bucket = new_bucket(s3_server)
-    done = publish(tmp_path / "site", bucket, env, "--dry-run")
+    summary = tmp_path / "summary.md"
+    done = publish(
+        tmp_path / "site", bucket, {**env, "GITHUB_STEP_SUMMARY": str(summary)}, "--dry-run"
+    )
     assert done.returncode == 0, done.stderr
     assert "+ portal/index.html" in done.stdout and "nothing was written" in done.stdout
     assert {s.method for s in proxy.requests()} == {"GET"}
     assert objects(s3_server, bucket) == {}
+    assert not summary.exists()  # a dry run publishes nothing to summarise
+
+    published = publish(tmp_path / "site", bucket, {**env, "GITHUB_STEP_SUMMARY": str(summary)})
+    assert published.returncode == 0, published.stderr
+    assert "### Publish" in summary.read_text() and "uploaded" in summary.read_text()
 
 
 # ------------------------------------------------------------------ guards
