@@ -1,5 +1,6 @@
-"""Every workflow in .github/workflows passes actionlint and zizmor (GitHub's own rules and
-the security audit: pinned actions, no injection from inputs, least permissions)."""
+"""Every workflow in .github/workflows passes actionlint, zizmor and GitHub's workflow schema
+(GitHub's own rules, the security audit: pinned actions, no injection from inputs, least
+permissions; and the schema the Actions editor checks against)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,28 @@ def test_zizmor_finds_nothing() -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout) == []
+
+
+def check_jsonschema(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """GitHub's workflow schema as vendored by check-jsonschema (no download)."""
+    tool = Path(sys.executable).with_name("check-jsonschema")
+    return subprocess.run(
+        [str(tool), "--builtin-schema", "vendor.github-workflows", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_workflows_match_githubs_schema() -> None:
+    done = check_jsonschema(*WORKFLOWS)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_schema_check_can_fail(tmp_path: Path) -> None:
+    """A job without runs-on and a trigger GitHub does not have are both refused."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: pushed\njobs:\n  x:\n    steps:\n      - run: echo hi\n")
+    done = check_jsonschema(bad)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "bad.yml" in done.stdout + done.stderr
