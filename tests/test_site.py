@@ -154,6 +154,7 @@ def test_unsafe_link_urls_are_dropped_and_reported(tmp_path: Path) -> None:
 def test_serve_previews_the_portal_on_loopback(example_portal: Path) -> None:
     import subprocess
     import sys
+    import urllib.error
     import urllib.request
 
     server = subprocess.Popen(
@@ -175,6 +176,13 @@ def test_serve_previews_the_portal_on_loopback(example_portal: Path) -> None:
             html = page.read().decode()
             assert "<h1>Orders Service</h1>" in html
             assert '<meta http-equiv="Content-Security-Policy"' in html
+        # A missing path gets the portal's own page, as behind the CDN, with a real 404.
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url + "catalog/default/component/gone/")
+        assert missing.value.code == 404
+        body = missing.value.read().decode()
+        assert "<h1>Page not found</h1>" in body
+        assert 'href="/catalog/index.html"' in body
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -15,7 +15,7 @@ from ..config import SiteSettings
 from ..csp import content_security_policy
 from ..model import DOCS_PREFIX, CatalogFile, DocsReport
 from ..workspace import Workspace
-from ._build_files import AboutPage, CatalogJson, StaticAssets
+from ._build_files import AboutPage, CatalogJson, NotFoundPage, StaticAssets
 from ._changes import changed_times, dump_json, inputs_digest, load_json, within
 from ._context import SiteContext, build_time, environment
 from ._docs_index import DocsSite, attach_docs, read_docs_sites
@@ -90,6 +90,7 @@ def build_site(
         DocsIndex(),
         ProblemsPage(),
         AboutPage(),
+        NotFoundPage(),
         CatalogJson(),
         StaticAssets(),
     ]

@@ -15,7 +15,7 @@ from ._context import SiteContext, stamp, templates_dir
 from ._output import PageOutput
 from ._safety import safe_url
 
-__all__ = ["AboutPage", "CatalogJson", "StaticAssets"]
+__all__ = ["AboutPage", "CatalogJson", "NotFoundPage", "StaticAssets"]
 
 
 class AboutPage:
@@ -31,6 +31,21 @@ class AboutPage:
             build=build,
             provenance=f"Built {build['time_label']}",
         )
+
+
+class NotFoundPage:
+    """``404.html``, which the CDN (and ``backlot serve``) answers for any missing path: it
+    is served at every depth, so its links start at the site's root, not at its own place."""
+
+    def render(self, context: SiteContext, output: PageOutput) -> None:
+        html = context.env.get_template("not_found.html").render(
+            root="/",
+            site_title=context.settings.title,
+            page_title="Page not found",
+            section="",
+            provenance=context.provenance,
+        )
+        output.write("404.html", html)
 
 
 class CatalogJson:

@@ -187,10 +187,11 @@ def _check_url(site: _Site, page: str, url: str, folder: str) -> str | None:
 
 
 def is_error_page(relative: str) -> bool:
-    """MkDocs' ``404.html`` in a docs site: a web server serves it in place of any missing
-    path, so its links are written for the site's root, not for where the file lies."""
+    """A ``404.html`` (the portal's own, or MkDocs' in a docs site): a web server serves it in
+    place of any missing path, so its links are written for the site's root, not for where
+    the file lies."""
     parts = relative.split("/")
-    return parts[-1] == "404.html" and "docs" in parts[:-1]
+    return parts[-1] == "404.html" and (len(parts) == 1 or "docs" in parts[:-1])
 
 
 def check_site(root: Path) -> LinkReport:
