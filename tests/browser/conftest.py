@@ -88,8 +88,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
     prefix = "/"
 
-    def __init__(self, *args: Any, prefix: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, prefix: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         self.prefix = prefix
+        self.extra_headers = headers or {}
         super().__init__(*args, **kwargs)
 
     def send_head(self) -> Any:
@@ -104,6 +107,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -126,7 +131,8 @@ Serve = Callable[..., str]
 
 @pytest.fixture(scope="session")
 def serve() -> Iterator[Serve]:
-    """``serve(directory, prefix="/") -> base_url``: a folder over HTTP on 127.0.0.1.
+    """``serve(directory, prefix="/", headers=None) -> base_url``: a folder over HTTP on
+    127.0.0.1, every response carrying ``headers`` too (a CDN's response headers).
 
     Each call starts a server on a free port in a background thread; ``base_url`` is
     ``http://127.0.0.1:PORT<prefix>`` and ends with ``/``. A prefix such as ``/portal/``
@@ -134,9 +140,13 @@ def serve() -> Iterator[Serve]:
     """
     servers: list[tuple[_QuietServer, threading.Thread]] = []
 
-    def start(directory: Path | str, prefix: str = "/") -> str:
+    def start(
+        directory: Path | str, prefix: str = "/", headers: dict[str, str] | None = None
+    ) -> str:
         prefix = "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
-        handler = functools.partial(_QuietHandler, directory=str(directory), prefix=prefix)
+        handler = functools.partial(
+            _QuietHandler, directory=str(directory), prefix=prefix, headers=headers
+        )
         server = _QuietServer(("127.0.0.1", 0), handler)
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="serve", daemon=True
