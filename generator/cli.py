@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .actions import build_summary, in_actions, workflow_annotations, write_step_summary
 from .catalog import build_catalog
 from .config import (
     CONFIG_FILE,
@@ -29,6 +30,7 @@ from .config import (
 from .csp import content_security_policy
 from .docs import published_sites, run_docs_stage
 from .errors import BacklotError
+from .health import catalog_health
 from .model import (
     DOCS_PREFIX,
     CatalogFile,
@@ -48,7 +50,7 @@ from .publish import (
     s3_client,
 )
 from .serve import serve_folder
-from .site import DocsSite, build_site
+from .site import DocsSite, SiteResult, build_site
 from .sources import OpenedSources, open_repositories, repositories_to_validate
 from .workspace import Workspace, WorkspaceBusy
 
@@ -259,7 +261,7 @@ def site(
 
 def _run_site(
     config: BacklotConfig, catalog_file: CatalogFile, out: Path, source: Path | None = None
-) -> None:
+) -> SiteResult:
     published = None
     if config.docs.builder == "external":
         storage = config.docs.storage
@@ -301,6 +303,7 @@ def _run_site(
         click.echo(f"  warning: {problem}")
     if len(result.problems) > 20:
         click.echo(f"  … and {len(result.problems) - 20} more")
+    return result
 
 
 @main.command()
@@ -320,15 +323,50 @@ def build(
     """
     config = _load_settings(config_path, path, cache_dir)
     workspace = Workspace(config.cache_dir, output or config.output)
+    report = None
     with workspace.locked("build"):
         with _sources(config) as sources:
             catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
             if config.docs.builder == "local":
-                _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, sources)
+                report = _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, sources)
             else:
                 click.echo("docs: builder is external; repositories publish their own TechDocs")
-        _run_site(config, catalog_file, workspace.output, workspace.catalog)
+        site_result = _run_site(config, catalog_file, workspace.output, workspace.catalog)
         workspace.finished()
+    if in_actions():
+        _report_to_actions(catalog_file, report, site_result)
+
+
+def _report_to_actions(
+    catalog_file: CatalogFile, report: DocsReport | None, site_result: SiteResult
+) -> None:
+    """Findings as annotations on the run, and its summary: counts, health, problems."""
+    docs_failures = report.failed() if report is not None else {}
+    for line in workflow_annotations(catalog_file.findings, docs_failures):
+        click.echo(line)
+    s = catalog_file.summary
+    counts = [
+        ("Entities", f"{s.entities} ({', '.join(f'{n} {k}' for k, n in s.by_kind.items())})"),
+        ("Descriptor files", str(s.files)),
+        ("Rejected documents", str(s.rejected)),
+        ("Errors / warnings", f"{s.errors} / {s.warnings}"),
+        ("Unresolved references", str(s.unresolved_refs)),
+    ]
+    if report is not None:
+        counts.append(
+            (
+                "Docs sites",
+                f"{report.count('built')} built, {report.count('unchanged')} unchanged, "
+                f"{len(docs_failures)} failed",
+            )
+        )
+    stats = site_result.stats
+    counts.append(
+        ("Pages", f"{site_result.pages}: {stats.written} files written, {stats.removed} removed")
+    )
+    problems = [f.format_text() for f in catalog_file.findings if f.severity == "error"]
+    problems += [f"{ref}: {p.format_text()}" for ref, p in docs_failures.items()]
+    write_step_summary(build_summary(counts, catalog_health(catalog_file), problems))
 
 
 @main.group()
@@ -509,16 +547,7 @@ def publish_command(
     if result.cdn_warning:
         click.echo(f"warning: {result.cdn_warning}", err=True)
         lines.append(f"warning: {result.cdn_warning}")
-    _step_summary("Publish", lines)
-
-
-def _step_summary(title: str, lines: list[str]) -> None:
-    """In GitHub Actions, the same lines on the run's summary page."""
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if not path:
-        return
-    with open(path, "a", encoding="utf-8") as summary:
-        summary.write(f"### {title}\n\n" + "".join(f"- {line}\n" for line in lines) + "\n")
+    write_step_summary("### Publish\n\n" + "".join(f"- {line}\n" for line in lines) + "\n")
 
 
 def _portal_target(config: BacklotConfig, settings: PublishSettings, bucket: str) -> PortalTarget:
