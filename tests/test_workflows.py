@@ -10,10 +10,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from .conftest import REPO_ROOT
+from .conftest import GROUP_A, REPO_ROOT, component, run_backlot, write_tree
 from .npm import install_npm_packages
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -22,7 +24,7 @@ HERE = Path(__file__).resolve().parent / "workflows"
 
 def test_there_are_workflows() -> None:
     names = {w.name for w in WORKFLOWS}
-    assert {"portal.yml", "techdocs.yml", "tests.yml"} <= names
+    assert {"portal.yml", "techdocs.yml", "descriptor-check.yml", "tests.yml"} <= names
 
 
 def test_actionlint_finds_nothing() -> None:
@@ -98,3 +100,67 @@ def test_the_schema_check_can_fail(tmp_path: Path) -> None:
     done = check_jsonschema(bad)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "bad.yml" in done.stdout + done.stderr
+
+
+def _workflow(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / ".github" / "workflows" / name).read_text())
+
+
+def _steps(name: str) -> list[dict[str, Any]]:
+    (job,) = _workflow(name)["jobs"].values()
+    return job["steps"]
+
+
+def test_reusable_workflows_install_backlot_the_same_way() -> None:
+    """GitHub lets a reusable workflow share no steps, so the install is written twice:
+    kept identical here (checkout, Python, which Backlot, fetch it, install it)."""
+
+    def install(name: str) -> list[dict[str, Any]]:
+        steps = _steps(name)
+        last = next(i for i, s in enumerate(steps) if s.get("name") == "Install Backlot")
+        return steps[: last + 1]
+
+    assert install("descriptor-check.yml") == install("techdocs.yml")
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_the_descriptor_check_resolves_against_the_organisations_catalog(
+    tmp_path: Path, strict: bool
+) -> None:
+    """The check's own shell step, run here with this checkout's backlot: a descriptor
+    naming the organisation's entities passes; a typo in a reference warns, and fails
+    only when strict."""
+    org = write_tree(
+        tmp_path / "org",
+        {"team/catalog-info.yaml": GROUP_A, "api/catalog-info.yaml": component("orders")},
+    )
+    site = tmp_path / "site"
+    built = run_backlot("build", org, "-o", site, "--cache-dir", tmp_path / "cache")
+    assert built.returncode == 0, built.stderr
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    shutil.copy(site / "catalog.json", runner_temp / "catalog.json")
+    repo = write_tree(
+        tmp_path / "repo",
+        {"catalog-info.yaml": component("web", owner="team-a", dependsOn=["component:ordrs"])},
+    )
+    (step,) = [
+        s for s in _steps("descriptor-check.yml") if s.get("name") == "Validate the descriptors"
+    ]
+    done = subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "RUNNER_TEMP": str(runner_temp),
+            "DESCRIPTOR_PATH": str(repo),
+            "STRICT": str(strict).lower(),
+        },
+    )
+    assert done.returncode == (1 if strict else 0), done.stdout + done.stderr
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("::warning ")]
+    # team-a is known from the organisation's catalog; only the typo is reported.
+    assert len(warnings) == 1 and "component:default/ordrs" in warnings[0], done.stdout
