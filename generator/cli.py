@@ -619,6 +619,20 @@ def _run_docs(
     return report
 
 
+@main.group()
+def deploy() -> None:
+    """What deploy/portal.yaml needs from this portal's settings (docs/deploy.md)."""
+
+
+@deploy.command("csp")
+@_CONFIG_OPTION
+def deploy_csp(config_path: Path | None) -> None:
+    """Print the Content-Security-Policy header for the CDN (the template's
+    ContentSecurityPolicy parameter): the pages' own policy, with security.allowed_hosts."""
+    config = _load_settings(config_path, None)
+    click.echo(content_security_policy(config.security.allowed_hosts, header=True))
+
+
 @main.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--port", default=8000, show_default=True, help="0 picks a free port")

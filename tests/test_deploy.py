@@ -15,7 +15,7 @@ import yaml
 
 from generator.csp import content_security_policy
 
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, run_backlot
 
 FUNCTION = REPO_ROOT / "deploy" / "viewer-request.js"
 TEMPLATE = REPO_ROOT / "deploy" / "portal.yaml"
@@ -166,3 +166,13 @@ def test_a_folder_without_its_slash_is_redirected_with_its_query() -> None:
 
 def test_the_publish_manifest_is_not_served() -> None:
     assert viewer_request("/_backlot/publish.json")["statusCode"] == 404
+
+
+def test_deploy_csp_prints_the_header_for_this_portals_settings(tmp_path: Path) -> None:
+    plain = run_backlot("deploy", "csp", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.strip() == template()["Parameters"]["ContentSecurityPolicy"]["Default"]
+    (tmp_path / "backlot.yaml").write_text("security:\n  allowed_hosts: [img.shields.io]\n")
+    widened = run_backlot("deploy", "csp", cwd=tmp_path)
+    assert widened.returncode == 0, widened.stderr
+    assert "img-src 'self' data: https://img.shields.io;" in widened.stdout
