@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..files import write_atomic
+
 __all__ = ["SiteWriter", "WriteStats", "remove_stale"]
 
 
@@ -57,14 +59,7 @@ class SiteWriter:
                 return
         except FileNotFoundError:
             self._note_new(relpath, path)
-        fd, temporary = tempfile.mkstemp(prefix="page-", dir=self.scratch)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data, scratch=self.scratch)
         self.stats.written += 1
 
     def copy(self, relpath: str, source: Path) -> None:
@@ -136,11 +131,7 @@ def remove_stale(out: Path, manifest: Path, journal: Path, produced: Iterable[st
             path.unlink()
             removed += 1
             _prune_empty(path.parent, out)
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{manifest.name}.", dir=manifest.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"out": str(out.resolve()), "files": produced}, handle)
-    os.replace(temporary, manifest)
+    write_atomic(manifest, json.dumps({"out": str(out.resolve()), "files": produced}).encode())
     journal.unlink(missing_ok=True)
     return removed
 

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..files import write_atomic
 from ._repository import is_git_path
 
 __all__ = ["CrawlStore", "git_tree_oid"]
@@ -46,7 +47,7 @@ class CrawlStore:
             return None
 
     def put_blob(self, oid: str, data: bytes) -> None:
-        _write_atomic(self._blob_path(oid), data)
+        write_atomic(self._blob_path(oid), data)
 
     # ------------------------------------------------------------------ trees
 
@@ -58,7 +59,7 @@ class CrawlStore:
         return data if isinstance(data, list) else None
 
     def put_tree(self, oid: str, entries: list[dict[str, Any]]) -> None:
-        _write_atomic(self.root / "trees" / f"{oid}.json", json.dumps(entries).encode())
+        write_atomic(self.root / "trees" / f"{oid}.json", json.dumps(entries).encode())
 
     # ------------------------------------------------------------------ folders
 
@@ -113,21 +114,13 @@ class CrawlStore:
         return data if isinstance(data, dict) else {}
 
     def put_artifact(self, name: str, data: dict[str, Any]) -> None:
-        _write_atomic(
+        write_atomic(
             self.root / f"{name}.json", json.dumps(data, indent=1, sort_keys=True).encode()
         )
 
 
 def _key(repository: str, commit: str) -> str:
     return hashlib.sha1(f"{repository}@{commit}".encode()).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(partial, path)
 
 
 def _extract(tarball: Path, folder: str, target: Path) -> None:

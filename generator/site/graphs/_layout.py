@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pygraphviz  # type: ignore[import-untyped]
 
+from ...files import write_atomic
 from ._model import MAX_LABEL, Graph, clean_text, display, ordered
 from ._svg import finish
 
@@ -67,7 +68,7 @@ def render_svgs(
         for digest, svg in zip(todo, drawn, strict=True):
             svgs[digest] = svg
             if folder is not None:
-                _write_atomic(folder / f"{digest}.svg", svg)
+                write_atomic(folder / f"{digest}.svg", svg.encode())
     return {page: svgs[digests[page]] for page in graphs}
 
 
@@ -81,12 +82,6 @@ def _render_many(graphs: list[Graph], workers: int | None) -> list[str]:
     chunk = max(1, min(64, math.ceil(len(graphs) / (count * 4))))
     with ProcessPoolExecutor(max_workers=count) as pool:
         return list(pool.map(render_svg, graphs, chunksize=chunk))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def render_svg(graph: Graph) -> str:
