@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
 import json
 import os
 import sys
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from . import __version__
 from .actions import build_summary, in_actions, workflow_annotations, write_step_summary
@@ -26,8 +29,10 @@ from .config import (
     LocalSource,
     PublishSettings,
     load_config,
+    settings_problems,
 )
 from .csp import content_security_policy
+from .deploy import EdgeAuthConfig, write_edge_auth_bundle
 from .docs import published_sites, run_docs_stage
 from .errors import BacklotError
 from .health import catalog_health
@@ -631,6 +636,114 @@ def deploy_csp(config_path: Path | None) -> None:
     ContentSecurityPolicy parameter): the pages' own policy, with security.allowed_hosts."""
     config = _load_settings(config_path, None)
     click.echo(content_security_policy(config.security.allowed_hosts, header=True))
+
+
+@deploy.command("edge-auth")
+@click.option("--issuer", required=True, help="your IdP's OpenID Connect issuer URL")
+@click.option("--client-id", required=True, help="the portal's client (application) id")
+@click.option(
+    "--client-secret-env",
+    default="BACKLOT_OIDC_CLIENT_SECRET",
+    show_default=True,
+    help="environment variable holding the client secret (never an argument: shell history)",
+)
+@click.option(
+    "--token-endpoint-auth",
+    type=click.Choice(["client_secret_basic", "client_secret_post", "none"]),
+    help="default: client_secret_basic with a secret, none (PKCE only) without",
+)
+@click.option("--allow-domain", "domains", multiple=True, help="e-mail domain allowed in")
+@click.option("--allow-group", "groups", multiple=True, help="group (claim value) allowed in")
+@click.option(
+    "--public-path",
+    "public_paths",
+    multiple=True,
+    help="served without sign-in, e.g. /badges/ (a folder ends with /)",
+)
+@click.option("--groups-claim", default="groups", show_default=True)
+@click.option("--scope", default="openid email profile", show_default=True)
+@click.option(
+    "--hmac-key-env",
+    default="BACKLOT_EDGE_AUTH_KEY",
+    show_default=True,
+    help="environment variable with the state-signing key; unset: a new random key",
+)
+@click.option("--portal-prefix", help="the stack's PortalPrefix (default: publish.prefix)")
+@click.option("--docs-prefix", help="the stack's DocsPrefix (default: where docs publish)")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("edge-auth.zip"),
+    show_default=True,
+)
+@_CONFIG_OPTION
+def deploy_edge_auth(
+    issuer: str,
+    client_id: str,
+    client_secret_env: str,
+    token_endpoint_auth: str | None,
+    domains: tuple[str, ...],
+    groups: tuple[str, ...],
+    public_paths: tuple[str, ...],
+    groups_claim: str,
+    scope: str,
+    hmac_key_env: str,
+    portal_prefix: str | None,
+    docs_prefix: str | None,
+    output: Path,
+    config_path: Path | None,
+) -> None:
+    """Build the Lambda@Edge sign-in bundle for a private portal (docs/deploy.md, section 8):
+    deploy/edge-auth with your IdP's settings and this portal's path mapping, as a zip."""
+    config = _load_settings(config_path, None)
+    target = _portal_target(
+        config, config.publish, config.publish.bucket or config.docs.storage.bucket or ""
+    )
+    secret = os.environ.get(client_secret_env, "")
+    settings: dict[str, Any] = {
+        "issuer": issuer,
+        "client_id": client_id,
+        "client_secret": secret,
+        "token_endpoint_auth": token_endpoint_auth or ("client_secret_basic" if secret else "none"),
+        "scope": scope,
+        "allowed_email_domains": domains,
+        "allowed_groups": groups,
+        "public_paths": public_paths,
+        "groups_claim": groups_claim,
+        "portal_prefix": target.prefix if portal_prefix is None else portal_prefix,
+        "docs_prefix": (
+            (target.docs_prefix or target.foreign_prefix or target.prefix + DOCS_PREFIX)
+            if docs_prefix is None
+            else docs_prefix
+        ),
+    }
+    if os.environ.get(hmac_key_env):
+        settings["hmac_key"] = os.environ[hmac_key_env]
+    try:
+        bundle = EdgeAuthConfig(**settings)
+    except ValidationError as exc:
+        raise click.ClickException(f"edge-auth settings: {settings_problems(exc)}") from None
+    digest = hashlib.sha256(write_edge_auth_bundle(bundle, output).read_bytes()).digest()
+    click.echo(
+        f"Wrote {output}: sign-in with {bundle.issuer} (client {bundle.client_id}, "
+        f"{bundle.token_endpoint_auth}); paths mapped to '{bundle.portal_prefix}' and "
+        f"'{bundle.docs_prefix}'\n"
+        f"  CodeSha256: {base64.b64encode(digest).decode()}\n"
+        f"  CodeKey:    backlot/edge-auth-{digest.hex()[:12]}.zip"
+    )
+    if not domains and not groups:
+        click.echo(
+            "note: anyone your IdP signs in for this client may read the portal; "
+            "--allow-domain or --allow-group narrow it",
+            err=True,
+        )
+    if secret:
+        click.echo(
+            "note: the zip holds the client secret (Lambda@Edge has no environment): "
+            "keep it out of artifacts and limit lambda:GetFunction",
+            err=True,
+        )
 
 
 @main.command()

@@ -40,6 +40,7 @@ __all__ = [
     "TopicFilter",
     "UrlSource",
     "load_config",
+    "settings_problems",
 ]
 
 CONFIG_FILE = "backlot.yaml"
@@ -333,6 +334,14 @@ class ConfigError(BacklotError):
     """backlot.yaml cannot be used; the message names the file and the setting."""
 
 
+def settings_problems(exc: ValidationError) -> str:
+    """Each problem as ``where.in.settings: what is wrong``, on one line."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in error['loc']) or 'settings'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
 def load_config(path: Path) -> BacklotConfig:
     """Read ``path``; relative paths inside it are relative to its folder."""
     try:
@@ -346,10 +355,7 @@ def load_config(path: Path) -> BacklotConfig:
     try:
         config = BacklotConfig.model_validate(raw)
     except ValidationError as exc:
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"{path}: {details}") from None
+        raise ConfigError(f"{path}: {settings_problems(exc)}") from None
     base = path.parent
     return config.model_copy(
         update={

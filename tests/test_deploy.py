@@ -19,6 +19,7 @@ from .conftest import REPO_ROOT, run_backlot
 
 FUNCTION = REPO_ROOT / "deploy" / "viewer-request.js"
 TEMPLATE = REPO_ROOT / "deploy" / "portal.yaml"
+EDGE_TEMPLATE = REPO_ROOT / "deploy" / "edge-auth.yaml"
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -41,8 +42,8 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
 _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 
-def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CloudFormationLoader)
+def template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CloudFormationLoader)
 
 
 def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
@@ -50,8 +51,9 @@ def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(tool), str(path)], capture_output=True, text=True, timeout=300)
 
 
-def test_the_template_passes_cfn_lint() -> None:
-    done = cfn_lint(TEMPLATE)
+@pytest.mark.parametrize("path", [TEMPLATE, EDGE_TEMPLATE], ids=lambda p: p.name)
+def test_the_templates_pass_cfn_lint(path: Path) -> None:
+    done = cfn_lint(path)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -115,6 +117,32 @@ def test_the_publish_role_reaches_only_this_bucket_and_distribution_from_one_ref
         for resource in resources:
             text = json.dumps(resource)
             assert "PortalBucket" in text or ":distribution/${Distribution}" in text, text
+
+
+def test_the_sign_in_function_is_a_lambda_at_edge_viewer_function() -> None:
+    edge = template(EDGE_TEMPLATE)
+    function = edge["Resources"]["EdgeAuthFunction"]["Properties"]
+    # Lambda@Edge's viewer-request limits, the bundle's entry point, no environment.
+    assert function["MemorySize"] <= 128 and function["Timeout"] <= 5
+    assert function["Handler"] == "index.handler"
+    assert "exports.handler = " in (REPO_ROOT / "deploy" / "edge-auth" / "index.js").read_text()
+    assert "Environment" not in function
+    principals = edge["Resources"]["EdgeAuthRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert principals["Statement"][0]["Principal"]["Service"] == [
+        "lambda.amazonaws.com",
+        "edgelambda.amazonaws.com",
+    ]
+    # Its only permission: its own logs.
+    (policy,) = edge["Resources"]["EdgeAuthRole"]["Properties"]["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert all(action.startswith("logs:") for action in statement["Action"])
+    # A version, as the portal stack's EdgeAuthFunctionArn requires (never $LATEST).
+    assert edge["Outputs"]["FunctionVersionArn"]["Value"] == {"Ref": "EdgeAuthVersion"}
+    distribution = template()["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    association = distribution["DefaultCacheBehavior"]["LambdaFunctionAssociations"]["Fn::If"]
+    assert association[1] == [
+        {"EventType": "viewer-request", "LambdaFunctionARN": {"Ref": "EdgeAuthFunctionArn"}}
+    ]
 
 
 def test_missing_pages_get_the_portals_own_not_found_page() -> None:
