@@ -17,6 +17,7 @@ __all__ = [
     "ANNOTATIONS_SHOWN",
     "build_summary",
     "in_actions",
+    "markdown_text",
     "workflow_annotations",
     "write_step_summary",
 ]
@@ -63,7 +64,7 @@ def build_summary(
     """Markdown for the run's summary page: what was built, how healthy, what went wrong."""
     rows = "".join(f"| {name} | {value} |\n" for name, value in counts)
     figures = "".join(f"- {line}\n" for line in health.lines())
-    listed = "".join(f"- {_cell(line)}\n" for line in problems[: ANNOTATIONS_SHOWN * 2])
+    listed = "".join(f"- {markdown_text(line)}\n" for line in problems[: ANNOTATIONS_SHOWN * 2])
     more = len(problems) - ANNOTATIONS_SHOWN * 2
     if more > 0:
         listed += f"- … and {more} more on the portal's Problems page\n"
@@ -86,7 +87,8 @@ def write_step_summary(markdown: str) -> None:
         summary.write(markdown)
 
 
-def _cell(text: str) -> str:
+def markdown_text(text: str) -> str:
+    """Text shown as itself in Markdown, on one line."""
     # A repository's text must not turn into markup (links, images) on the run's page:
     # Markdown lets any ASCII punctuation be escaped.
     return _PUNCTUATION.sub(r"\\\g<0>", " ".join(text.split()))

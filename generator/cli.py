@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from . import __version__
 from .actions import build_summary, in_actions, workflow_annotations, write_step_summary
 from .catalog import build_catalog
+from .cli_scaffold import scaffold, workflows
 from .config import (
     CONFIG_FILE,
     DEFAULT_DESCRIPTOR_GLOBS,
@@ -627,6 +628,10 @@ def _run_docs(
 @main.group()
 def deploy() -> None:
     """What deploy/portal.yaml needs from this portal's settings (docs/deploy.md)."""
+
+
+main.add_command(scaffold)
+main.add_command(workflows)
 
 
 @deploy.command("csp")

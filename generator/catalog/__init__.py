@@ -1,5 +1,7 @@
 """The catalog stage: descriptors in, ``catalog.json`` out."""
 
 from ._build import build_catalog
+from ._read import parse_descriptor_bytes
 
-__all__ = ["build_catalog"]
+# parse_descriptor_bytes: Backstage's YAML reading, for the scaffolder's template files.
+__all__ = ["build_catalog", "parse_descriptor_bytes"]
