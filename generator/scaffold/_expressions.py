@@ -1617,39 +1617,28 @@ class _NunjucksLexer(Lexer):
         name: str | None = None,
         filename: str | None = None,
     ) -> Iterator[Token]:
-        return super().wrap(self._nunjucks_tokens(stream), name, filename)
+        tokens = _strict_equality(stream)
+        tokens = self._names_and_numbers(tokens)
+        if self._trim_blocks:
+            tokens = _trim_after_blocks(tokens)
+        return super().wrap(tokens, name, filename)
 
-    def _nunjucks_tokens(
-        self, stream: Iterable[tuple[int, str, str]]
-    ) -> Iterator[tuple[int, str, str]]:
-        previous = ("", "")
-        pending: tuple[int, str, str] | None = None
-        trim = False
+    def _names_and_numbers(self, stream: Iterable[_RawToken]) -> Iterator[_RawToken]:
+        previous = prior = ("", "")
         for lineno, token, value in stream:
-            if trim and token == "data":
-                # nunjitsu's trimBlocks: one "\r?\n" after a block tag (not a comment).
-                value = _LEADING_NEWLINE.sub("", value)
-            trim = self._trim_blocks and token in {"block_end", "raw_begin"}
-            if pending is not None:
-                if token == "operator" and value == "=":
-                    kind = "stricteq" if pending[2] == "==" else "strictne"
-                    yield lineno, kind, pending[2] + "="
-                    pending = None
-                    continue
-                yield pending
-                pending = None
-            if token == "operator" and value in {"==", "!="}:
-                pending = (lineno, token, value)
-                continue
             if token == "name":
                 value = self._rename(value, previous)
-            if token in {"integer", "float"} and not _NUNJUCKS_NUMBER.match(value):
+            elif token in {"integer", "float"} and not _NUNJUCKS_NUMBER.match(value):
                 raise TemplateSyntaxError(f"invalid numeric literal {value}", lineno)
+            elif (token, value) == ("operator", "/") and _regex_start(prior, previous):
+                # Nunjucks reads "r/" as the start of a regular expression, where Jinja
+                # would divide a variable r: refused rather than misread.
+                raise TemplateSyntaxError(
+                    "regular-expression literals (r/…/) are not supported by Backlot", lineno
+                )
             if token != "whitespace":
-                previous = (token, value)
+                prior, previous = previous, (token, value)
             yield lineno, token, value
-        if pending is not None:
-            yield pending
 
     def _rename(self, value: str, previous: tuple[str, str]) -> str:
         if value == "elseif" and previous[0] == "block_begin":
@@ -1658,6 +1647,44 @@ class _NunjucksLexer(Lexer):
             # Outside cookiecutter mode these are plain (undefined) names, not literals.
             return _PYTHON_LITERALS[value]
         return value
+
+
+_RawToken = tuple[int, str, str]
+
+
+def _regex_start(prior: tuple[str, str], previous: tuple[str, str]) -> bool:
+    """Whether a ``/`` follows a bare ``r`` (not an attribute ``x.r``)."""
+    return previous == ("name", "r") and prior != ("operator", ".")
+
+
+def _strict_equality(stream: Iterable[_RawToken]) -> Iterator[_RawToken]:
+    """``===`` and ``!==``, which Jinja's lexer reads as ``==``/``!=`` then ``=``."""
+    pending: _RawToken | None = None
+    for lineno, token, value in stream:
+        if pending is not None:
+            if (token, value) == ("operator", "="):
+                kind = "stricteq" if pending[2] == "==" else "strictne"
+                yield lineno, kind, pending[2] + "="
+                pending = None
+                continue
+            yield pending
+            pending = None
+        if token == "operator" and value in {"==", "!="}:
+            pending = (lineno, token, value)
+        else:
+            yield lineno, token, value
+    if pending is not None:
+        yield pending
+
+
+def _trim_after_blocks(stream: Iterable[_RawToken]) -> Iterator[_RawToken]:
+    """nunjitsu's trimBlocks: one ``\r?\n`` after a block tag (not after a comment)."""
+    trim = False
+    for lineno, token, value in stream:
+        if trim and token == "data":
+            value = _LEADING_NEWLINE.sub("", value)
+        trim = token in {"block_end", "raw_begin"}
+        yield lineno, token, value
 
 
 class _NunjucksParser(Parser):
