@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,16 +17,27 @@ import yaml
 from .actions import markdown_text, write_step_summary
 from .github import GitHubClient, TokenAuth, api_url_from
 from .scaffold import (
+    ANSWERS_FILE,
     BUILTIN_ACTIONS,
+    DRY_RUN,
+    GENERATED,
+    Drift,
     RunFailed,
     RunResult,
     ScaffoldError,
     ScaffoldTemplate,
     Services,
+    apply_drift,
+    find_drift,
+    git_runner,
     load_template,
+    open_pull_request,
+    parse_github_repo_url,
+    read_answers,
+    render_workflow,
     run_template,
+    values_from_inputs,
 )
-from .scaffold._workflow import DRY_RUN, GENERATED, render_workflow, values_from_inputs
 
 TEMPLATES_DIR = "scaffolder-templates"
 
@@ -297,3 +309,90 @@ def workflows(check: bool, templates: Path, out: Path) -> None:
         path.unlink()
         click.echo(f"removed {path} (its template is gone)")
     click.echo(f"{len(wanted)} scaffold workflows, {len(changed)} written, {len(stale)} removed")
+
+
+@scaffold.command("update")
+@click.argument(
+    "repository",
+    required=False,
+    default=Path("."),
+    type=click.Path(path_type=Path, file_okay=False),
+)
+@click.option("--template", "template_path", help="default: the path the answers record names")
+@click.option("--dry-run", is_flag=True, help="print the difference; change nothing")
+@click.option(
+    "--pull-request",
+    is_flag=True,
+    help="commit the difference on a branch, push it and open a pull request (GITHUB_TOKEN)",
+)
+def scaffold_update(
+    repository: Path, template_path: str | None, dry_run: bool, pull_request: bool
+) -> None:
+    """Re-render REPOSITORY (a checkout of a repository created from a template) with its
+    recorded answers from the template as it is now, and apply or propose the difference."""
+    try:
+        answers = read_answers(repository)
+        template = load_template(find_template(template_path or answers.path))
+        services = services_from_environment(None)
+        drift = find_drift(repository, template, BUILTIN_ACTIONS, services)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    # The template's commit names the version; outside git, the new content does.
+    content = hashlib.sha256(
+        json.dumps(sorted((k, v.hex()) for k, v in drift.files.items())).encode()
+    )
+    version = (drift.commit or content.hexdigest())[:12]
+    since = (answers.commit or "an unknown version")[:12]
+    if not drift.files:
+        click.echo(f"{repository}: up to date with {template.ref.key} ({version})")
+        return
+    click.echo(
+        f"{template.ref.key} {since} → {version}: {len(drift.changed)} changed, "
+        f"{len(drift.added)} new: {', '.join(sorted(drift.files))}"
+    )
+    if dry_run:
+        click.echo(drift.diff(repository), nl=False)
+        return
+    try:
+        written = apply_drift(repository, template, drift)
+        if pull_request:
+            url = _propose(repository, template, drift, services, version)
+            click.echo(f"opened {url}")
+        else:
+            click.echo(f"wrote {len(written)} files; review them and commit")
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _propose(
+    repository: Path, template: ScaffoldTemplate, drift: Drift, services: Services, version: str
+) -> str:
+    client = services.github
+    if client is None:
+        raise ScaffoldError("--pull-request needs GITHUB_TOKEN")
+    slug = next(
+        (
+            parse_github_repo_url(str(v)).slug
+            for v in drift.answers.values.values()
+            if isinstance(v, str) and "?owner=" in v and "&repo=" in v
+        ),
+        None,
+    )
+    if slug is None:
+        raise ScaffoldError("the answers hold no repository address (a RepoUrlPicker value)")
+    git = git_runner(repository, client, (services.author_name, services.author_email))
+    base = git("rev-parse", "--abbrev-ref", "HEAD")
+    branch = f"backlot/template-update-{version}"
+    git("checkout", "-q", "-B", branch)
+    git("add", "--", ANSWERS_FILE, *sorted(drift.files))
+    title = f"Update from {template.title} ({version})"
+    git("commit", "-q", "-m", title)
+    git("push", "-q", "--force", "origin", f"HEAD:refs/heads/{branch}")
+    body = (
+        f"Re-rendered from `{template.ref.key}` with this repository's recorded answers "
+        f"(`{ANSWERS_FILE}`). Changed: {', '.join(sorted(drift.changed)) or 'none'}; "
+        f"new: {', '.join(sorted(drift.added)) or 'none'}. Files this repository added are "
+        "not touched."
+    )
+    created = open_pull_request(client, slug, branch, base, title, body)
+    return str(created.get("html_url", ""))

@@ -113,7 +113,7 @@ class GitHubWrites(LocalServer):
             }
         bare = self.bare(slug)
         bare.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
         subprocess.run(["git", "-C", str(bare), "config", "http.receivepack", "true"], check=True)
         self.repos[slug] = {
             "name": name,

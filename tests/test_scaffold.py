@@ -302,7 +302,12 @@ def test_publish_github_creates_pushes_protects_and_registers(tmp_path: Path) ->
         text=True,
         check=True,
     ).stdout.split()
-    assert sorted(listed) == ["README.md", "catalog-info.yaml", "extra/catalog-info.yaml"]
+    assert sorted(listed) == [
+        ".backlot-answers.yml",
+        "README.md",
+        "catalog-info.yaml",
+        "extra/catalog-info.yaml",
+    ]
     # The token went in a header only: nothing of it in the new repository's git config.
     assert github.token not in (tmp_path / "ws" / ".git" / "config").read_text()
     publish = next(s for s in result.steps if s.id == "publish")
@@ -345,3 +350,68 @@ def test_scaffold_run_from_the_command_line_in_dry_run(tmp_path: Path) -> None:
     )
     assert refused.exit_code == 1
     assert "owner" in refused.output and "Traceback" not in refused.output
+
+
+def test_update_proposes_what_the_template_changed_and_keeps_the_repositorys_own_files(
+    tmp_path: Path,
+) -> None:
+    github = GitHubWrites(tmp_path / "git")
+    github.start()
+    try:
+        client = GitHubClient(github.base, TokenAuth(github.token), max_retries=0)
+        path = write_template(tmp_path)
+        run_template(
+            load_template(path),
+            VALUES,
+            BUILTIN_ACTIONS,
+            workspace=tmp_path / "ws",
+            services=Services(github=client),
+        )
+        clone = tmp_path / "clone"
+        git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+        subprocess.run(
+            ["git", "clone", "-q", str(github.bare("acme/orders")), str(clone)], check=True
+        )
+        answers = (clone / ".backlot-answers.yml").read_text()
+        assert "template: template:default/service" in answers and "name: orders" in answers
+        # The repository's own work, and the template's next version.
+        (clone / "NOTES.md").write_text("ours\n")
+        skeleton = path.parent / "skeleton"
+        (skeleton / "README.md").write_text("# ${{ values.name }}\n\nNow with a changelog.\n")
+        (skeleton / "CHANGELOG.md").write_text("# ${{ values.name }} changes\n")
+        env = {"GITHUB_TOKEN": github.token, "GITHUB_API_URL": github.base}
+
+        shown = CliRunner().invoke(
+            main, ["scaffold", "update", str(clone), "--template", str(path), "--dry-run"], env=env
+        )
+        assert shown.exit_code == 0, shown.output
+        assert "1 changed, 1 new" in shown.output
+        assert "+Now with a changelog." in shown.output and "+# orders changes" in shown.output
+        assert "Replicas" in (clone / "README.md").read_text()  # nothing written
+
+        opened = CliRunner().invoke(
+            main,
+            ["scaffold", "update", str(clone), "--template", str(path), "--pull-request"],
+            env=env,
+        )
+        assert opened.exit_code == 0, opened.output
+    finally:
+        github.stop()
+    (pull,) = [c for c in github.calls if c[1] == "/repos/acme/orders/pulls"]
+    branch = pull[2]["head"]
+    assert branch.startswith("backlot/template-update-") and pull[2]["base"] == "main"
+    pushed = subprocess.run(
+        [*git, "-C", str(github.bare("acme/orders")), "ls-tree", "-r", "--name-only", branch],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "CHANGELOG.md" in pushed and "NOTES.md" not in pushed
+    readme = subprocess.run(
+        ["git", "-C", str(github.bare("acme/orders")), "show", f"{branch}:README.md"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "Now with a changelog." in readme
+    assert (clone / "NOTES.md").read_text() == "ours\n"

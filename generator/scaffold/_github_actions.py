@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,30 +163,27 @@ def _protect(context: ActionContext, client: GitHubClient, repo: RepoUrl, branch
     context.log(f"protected {branch}")
 
 
-def _push(context: ActionContext, source: Path, remote: str, branch: str, message: str) -> str:
-    """A first commit of ``source`` pushed to ``remote``: the token in git's environment
-    only (never in the URL, the repository's config or the process list)."""
-    services = _services(context)
-    client = _client(context)
+def git_runner(folder: Path, client: GitHubClient, author: tuple[str, str]) -> Callable[..., str]:
+    """git in ``folder`` with the client's token in git's environment only (never in a URL,
+    the repository's config or the process list), errors without it."""
     token = client.auth.header(client).removeprefix("Bearer ") if client.auth else ""
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": str(context.input.get("gitAuthorName", services.author_name)),
-        "GIT_AUTHOR_EMAIL": str(context.input.get("gitAuthorEmail", services.author_email)),
-        "GIT_COMMITTER_NAME": services.author_name,
-        "GIT_COMMITTER_EMAIL": services.author_email,
+        "GIT_AUTHOR_NAME": author[0],
+        "GIT_AUTHOR_EMAIL": author[1],
+        "GIT_COMMITTER_NAME": author[0],
+        "GIT_COMMITTER_EMAIL": author[1],
         "GIT_CONFIG_COUNT": "1",
         "GIT_CONFIG_KEY_0": "http.extraHeader",
         "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
     }
-    secrets = (token, basic)
 
     def git(*args: str) -> str:
         try:
             done = subprocess.run(
-                ["git", "-C", str(source), *args],
+                ["git", "-C", str(folder), *args],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -195,11 +193,22 @@ def _push(context: ActionContext, source: Path, remote: str, branch: str, messag
             raise ScaffoldError(f"git {args[0]} took over {GIT_TIMEOUT} s") from None
         if done.returncode != 0:
             said = " ".join(done.stderr.strip().splitlines()[-3:])
-            for secret in secrets:
+            for secret in (token, basic):
                 said = said.replace(secret, "***") if secret else said
             raise ScaffoldError(f"git {args[0]} failed: {said}")
         return done.stdout.strip()
 
+    return git
+
+
+def _push(context: ActionContext, source: Path, remote: str, branch: str, message: str) -> str:
+    """A first commit of ``source`` pushed to ``remote``."""
+    services = _services(context)
+    author = (
+        str(context.input.get("gitAuthorName", services.author_name)),
+        str(context.input.get("gitAuthorEmail", services.author_email)),
+    )
+    git = git_runner(source, _client(context), author)
     git("init", "-q", "-b", branch)
     git("add", "-A")
     git("commit", "-q", "--allow-empty", "-m", message)
@@ -207,6 +216,24 @@ def _push(context: ActionContext, source: Path, remote: str, branch: str, messag
     commit = git("rev-parse", "HEAD")
     context.log(f"pushed {commit[:12]} to {branch}")
     return commit
+
+
+def open_pull_request(
+    client: GitHubClient,
+    slug: str,
+    head: str,
+    base: str,
+    title: str,
+    body: str,
+    draft: bool = False,
+) -> dict[str, Any]:
+    created: dict[str, Any] = _call(
+        client,
+        "POST",
+        f"/repos/{slug}/pulls",
+        {"title": title, "body": body, "head": head, "base": base, "draft": draft},
+    )
+    return created
 
 
 def _plan_publish_github(context: ActionContext) -> None:
@@ -242,17 +269,14 @@ def _pull_request(context: ActionContext) -> None:
         branch,
         str(given.get("commitMessage", given["title"])),
     )
-    created = _call(
+    created = open_pull_request(
         client,
-        "POST",
-        f"/repos/{repo.slug}/pulls",
-        {
-            "title": given["title"],
-            "body": given["description"],
-            "head": branch,
-            "base": target,
-            "draft": bool(given.get("draft", False)),
-        },
+        repo.slug,
+        branch,
+        target,
+        str(given["title"]),
+        str(given["description"]),
+        bool(given.get("draft", False)),
     )
     context.log(f"opened {created['html_url']}")
     context.output("remoteUrl", created["html_url"])

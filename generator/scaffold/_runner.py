@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema
 
 from ._actions import Action, ActionContext
+from ._answers import creates_repository, write_answers
 from ._errors import ScaffoldError, StepFailed, TemplateInvalid
 from ._expressions import MISSING, is_truthy, mask, render_value
 from ._template import ScaffoldTemplate, Step
@@ -98,6 +99,8 @@ def run_template(
         echo(line)
 
     workspace.mkdir(parents=True, exist_ok=True)
+    if creates_repository(template):
+        write_answers(workspace, template, checked)
     result = RunResult(workspace, checked, [], {}, log)
     state = {"failed": False}
     context: dict[str, Any] = {
