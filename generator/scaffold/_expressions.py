@@ -803,6 +803,12 @@ def js_member(obj: Any, key: Any, *, cookiecutter: bool = False) -> Any:
     name = _property_key(key)
     if name in _RESERVED_NAMES:
         raise TypeError(f'the name "{name}" is reserved')
+    found = _own_member(obj, name, cookiecutter)
+    # A named undefined, so that calling it says what was not there.
+    return _JsUndefined(name=name) if found is _UNDEF else found
+
+
+def _own_member(obj: Any, name: str, cookiecutter: bool) -> Any:
     if _is_nullish(obj) or isinstance(obj, bool):
         return _UNDEF
     if isinstance(obj, Mapping):
