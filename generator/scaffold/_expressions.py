@@ -1185,7 +1185,6 @@ def _f_reverse(value: Any) -> Any:
     return []
 
 
-_PARSE_INT = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|\d+)")
 _PARSE_FLOAT = re.compile(r"[+-]?(?:Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)")
 
 
@@ -1895,9 +1894,16 @@ def _describe(error: BaseException, where: str) -> str:
     return f"{place}: {reason}" if place else reason
 
 
+def _has_tags(source: str, environment: _NunjucksEnvironment) -> bool:
+    opening = "{{" if environment.cookiecutter else "${{"
+    return opening in source or "{%" in source or "{#" in source
+
+
 def _render(
     environment: _NunjucksEnvironment, source: str, context: Mapping[str, Any], where: str
 ) -> str:
+    if not _has_tags(source, environment):
+        return source  # text without tags renders to itself: no need to compile it
     with _budget():
         try:
             return environment.from_string(source).render(context)

@@ -447,8 +447,9 @@ def render_skeleton(
 
     Names are always rendered; contents are rendered unless the file is binary, matches
     ``copy_without_templating``, or (with ``template_file_extension``) lacks that
-    extension. Files that already exist are kept unless ``replace``. The skeleton is
-    read whole before anything is written, so a refused skeleton writes nothing."""
+    extension. Files that already exist are kept unless ``replace``. Links, special files
+    and oversized files are looked for before anything is written, so such a skeleton
+    writes nothing; a render error stops the render where it happens, as in Backstage."""
     if isinstance(copy_without_templating, str):
         raise RenderError("copyWithoutTemplating must be an array of glob patterns")
     extension = _template_extension(template_file_extension)
@@ -508,7 +509,8 @@ def _render_entry(
             _copy_bytes(entry.source, output)
             return output
         text = _read_text(entry.source)
-        if has_extension if extension is not None else templated:
+        render_contents = has_extension if extension is not None else templated
+        if render_contents:
             text = skeleton.render(text, f"skeleton file {entry.path!r}")
         _write_text(output, text, stat.S_IMODE(entry.source.stat().st_mode))
     except OSError as error:
