@@ -372,7 +372,7 @@ def _propose(
         raise ScaffoldError("--pull-request needs GITHUB_TOKEN")
     slug = next(
         (
-            parse_github_repo_url(str(v)).slug
+            parse_github_repo_url(str(v), services.host).slug
             for v in drift.answers.values.values()
             if isinstance(v, str) and "?owner=" in v and "&repo=" in v
         ),

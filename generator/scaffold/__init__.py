@@ -15,7 +15,7 @@ from ._errors import (
 from ._github_actions import GITHUB_ACTIONS, Services, git_runner, open_pull_request
 from ._repo_url import RepoUrl, parse_github_repo_url
 from ._runner import RunFailed, RunResult, StepRecord, run_template
-from ._template import FormPage, ScaffoldTemplate, Step, load_template
+from ._template import FormPage, ScaffoldTemplate, Step, load_template, template_from_entity
 from ._update import Drift, apply_drift, find_drift
 from ._values import check_values
 from ._workflow import DRY_RUN, GENERATED, plan_inputs, render_workflow, values_from_inputs
@@ -59,5 +59,6 @@ __all__ = [
     "read_answers",
     "render_workflow",
     "run_template",
+    "template_from_entity",
     "values_from_inputs",
 ]

@@ -35,6 +35,11 @@ class Services:
     author_name: str = "Scaffolder"
     author_email: str = "scaffolder@users.noreply.github.com"
 
+    @property
+    def host(self) -> str:
+        """This GitHub's host, as RepoUrlPicker values name it."""
+        return self.web_url.split("://", 1)[-1].rstrip("/")
+
 
 def _services(context: ActionContext) -> Services:
     services = context.services
@@ -51,11 +56,7 @@ def _client(context: ActionContext) -> GitHubClient:
 
 
 def _repo(context: ActionContext) -> RepoUrl:
-    repo = parse_github_repo_url(str(context.input["repoUrl"]))
-    expected = _services(context).web_url.split("://", 1)[-1].rstrip("/")
-    if repo.host != expected:
-        raise ScaffoldError(f"repoUrl host {repo.host} is not this GitHub ({expected})")
-    return repo
+    return parse_github_repo_url(str(context.input["repoUrl"]), _services(context).host)
 
 
 def _call(client: GitHubClient, method: str, path: str, body: Any = None) -> Any:

@@ -1,14 +1,15 @@
-"""RepoUrlPicker's value, ``github.com?owner=acme&repo=orders``, as Backstage's
-``parseRepoUrl`` reads it: the host, then each query parameter trimmed of ``/``."""
+"""A GitHub repository named by a RepoUrlPicker value (``github.com?owner=acme&repo=orders``),
+read by Backstage's own ``parseRepoUrl`` rules (``_expressions.parse_repo_url``) for this
+GitHub's host, and held to the names GitHub allows, because they go into API paths."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
 
 from ._errors import ScaffoldError
+from ._expressions import parse_repo_url
 
-_NAME = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
+_NAME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
 @dataclass(frozen=True)
@@ -22,17 +23,14 @@ class RepoUrl:
         return f"{self.owner}/{self.repo}"
 
 
-def parse_github_repo_url(value: str) -> RepoUrl:
-    """A GitHub repository's address from a RepoUrlPicker value; owner and repo are
-    required, and must be names GitHub allows (they go into API paths)."""
-    parts = urlsplit("https://" + value)
-    query = {k: v[0].strip("/") for k, v in parse_qs(parts.query).items() if v}
-    owner, repo = query.get("owner", ""), query.get("repo", "")
-    if not parts.hostname or not owner or not repo:
-        raise ScaffoldError(
-            f"repoUrl {value!r}: expected host?owner=OWNER&repo=NAME (RepoUrlPicker's form)"
-        )
+def parse_github_repo_url(value: str, host: str = "github.com") -> RepoUrl:
+    """The repository ``value`` names on the GitHub at ``host`` (another host is an error)."""
+    try:
+        parts = parse_repo_url(value, {host: "github"})
+    except ValueError as exc:
+        raise ScaffoldError(f"repoUrl {value!r}: {exc}") from None
+    owner, repo = parts.get("owner", ""), parts.get("repo", "")
     for what, name in (("owner", owner), ("repo", repo)):
-        if any(c not in _NAME for c in name) or name in (".", ".."):
+        if not name or not set(name) <= _NAME or name in (".", ".."):
             raise ScaffoldError(f"repoUrl {value!r}: {what} {name!r} is not a GitHub name")
-    return RepoUrl(parts.hostname, owner, repo)
+    return RepoUrl(parts["host"], owner, repo)
