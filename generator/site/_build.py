@@ -23,6 +23,7 @@ from ._entity_pages import EntityPages
 from ._list_pages import CatalogIndex, DocsIndex, HomePage, ProblemsPage
 from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
+from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
 
 __all__ = ["SiteResult", "build_site"]
@@ -88,6 +89,7 @@ def build_site(
         CatalogIndex(),
         HomePage(),
         DocsIndex(),
+        TemplatesPage(),
         ProblemsPage(),
         AboutPage(),
         NotFoundPage(),

@@ -14,6 +14,7 @@ from ._context import label as time_label
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._safety import markdown_to_html, safe_url
+from ._templates import TemplateView, template_view
 from .graphs import Graph, GraphEdge, GraphNode
 
 __all__ = ["EntityView", "Section", "entity_view", "system_graph"]
@@ -66,6 +67,7 @@ class EntityView:
     graph_kinds: list[str] = field(default_factory=list)
     graph_depth: int = 2
     problems: list[str] = field(default_factory=list)
+    template: TemplateView | None = None
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def entity_view(
         problems=problems,
         docs_href=model.docs.get(key),
         docs_error=model.docs_errors.get(key),
+        template=template_view(model, key) if entity["kind"] == "Template" else None,
     )
 
 
