@@ -38,6 +38,7 @@ from .scaffold import (
     run_template,
     values_from_inputs,
 )
+from .sources import UrlReader
 
 TEMPLATES_DIR = "scaffolder-templates"
 
@@ -108,6 +109,8 @@ def services_from_environment(portal_repository: str | None) -> Services:
         github=client,
         web_url=os.environ.get("GITHUB_SERVER_URL", "https://github.com"),
         portal_repository=portal_repository or os.environ.get("GITHUB_REPOSITORY"),
+        # Remote skeletons through the crawl's reader: GitHub hosts only, cached in .backlot.
+        urls=UrlReader(Path(".backlot")),
     )
 
 
@@ -188,6 +191,7 @@ def scaffold_run(
         raise click.ClickException(f"{output}: not empty; the workspace must start empty")
     workspace = output or Path(tempfile.mkdtemp(prefix="backlot-scaffold-"))
     click.echo(f"{'Dry run of' if dry_run else 'Running'} {template.ref.key} in {workspace}")
+    services = services_from_environment(portal_repository)
     try:
         result = run_template(
             template,
@@ -197,7 +201,7 @@ def scaffold_run(
             dry_run=dry_run,
             secrets=secrets,
             user=_user(),
-            services=services_from_environment(portal_repository),
+            services=services,
             echo=click.echo,
         )
     except RunFailed as exc:
@@ -206,6 +210,7 @@ def scaffold_run(
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
+        services.urls.close()
         if output is None and not dry_run:
             shutil.rmtree(workspace, ignore_errors=True)
     if dry_run:
@@ -334,7 +339,10 @@ def scaffold_update(
         answers = read_answers(repository)
         template = load_template(find_template(template_path or answers.path))
         services = services_from_environment(None)
-        drift = find_drift(repository, template, BUILTIN_ACTIONS, services)
+        try:
+            drift = find_drift(repository, template, BUILTIN_ACTIONS, services)
+        finally:
+            services.urls.close()
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     # The template's commit names the version; outside git, the new content does.

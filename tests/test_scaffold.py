@@ -415,3 +415,45 @@ def test_update_proposes_what_the_template_changed_and_keeps_the_repositorys_own
     ).stdout
     assert "Now with a changelog." in readme
     assert (clone / "NOTES.md").read_text() == "ours\n"
+
+
+def test_a_skeleton_named_by_a_github_url_is_read_through_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.sources import UrlReader
+    from tests.github_fake import FakeGitHub
+
+    fake = FakeGitHub()
+    fake.start()
+    try:
+        fake.add("skeletons", {"service/README.md": "# ${{ values.name }} from afar\n"})
+        monkeypatch.setenv("GITHUB_API_URL", fake.base)
+        monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+        remote = f"{fake.base}/acme/skeletons/tree/main/service"
+        text = TEMPLATE.replace("        url: ./skeleton\n", f"        url: {remote}\n")
+        reader = UrlReader(tmp_path / "cache")
+        run_template(
+            load_template(write_template(tmp_path, text)),
+            VALUES,
+            BUILTIN_ACTIONS,
+            workspace=tmp_path / "ws",
+            dry_run=True,
+            services=Services(github=None, urls=reader),
+        )
+        reader.close()
+        # Another host is refused, naming it, and nothing is fetched from it.
+        other = TEMPLATE.replace(
+            "        url: ./skeleton\n", "        url: http://169.254.169.254/x\n"
+        )
+        with pytest.raises(RunFailed, match="not a host this build reads"):
+            run_template(
+                load_template(write_template(tmp_path / "b", other)),
+                VALUES,
+                BUILTIN_ACTIONS,
+                workspace=tmp_path / "ws2",
+                dry_run=True,
+                services=Services(github=None, urls=UrlReader(tmp_path / "cache2")),
+            )
+    finally:
+        fake.stop()
+    assert (tmp_path / "ws" / "README.md").read_text() == "# orders from afar\n"

@@ -32,6 +32,7 @@ class Services:
     github: GitHubClient | None
     web_url: str = "https://github.com"
     portal_repository: str | None = None  # owner/name, sent repository_dispatch on register
+    urls: Any = None  # sources.UrlReader: remote skeleton URLs (GitHub blob/tree URLs)
     author_name: str = "Scaffolder"
     author_email: str = "scaffolder@users.noreply.github.com"
 

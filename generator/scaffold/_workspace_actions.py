@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ..sources import HttpRepository, RepositoryError
 from ._actions import BOOLEAN, OBJECT, STRING, STRINGS, Action, ActionContext, schema
 from ._errors import OutsideWorkspace, ScaffoldError
 from ._skeleton import copy_plain, inside, render_file, render_skeleton
@@ -23,12 +24,10 @@ def template_root(folder: Path) -> Path:
 
 
 def fetch_source(context: ActionContext, url: str) -> Path:
-    """A fetch action's ``url``, relative to the template; only inside its repository."""
+    """A fetch action's ``url``: relative to the template and inside its repository, or a
+    GitHub blob/tree URL, read through the crawl's URL reader (GitHub hosts only)."""
     if urlsplit(url).scheme:
-        raise ScaffoldError(
-            f"url {url!r}: only paths relative to the template are read (put the skeleton "
-            "in the template's repository)"
-        )
+        return _remote_source(context, url)
     folder = context.template.folder.resolve()
     root = template_root(folder)
     source = (folder / url).resolve()
@@ -37,6 +36,22 @@ def fetch_source(context: ActionContext, url: str) -> Path:
     if not source.exists():
         raise ScaffoldError(f"url {url!r}: {source} does not exist")
     return source
+
+
+def _remote_source(context: ActionContext, url: str) -> Path:
+    reader = getattr(context.services, "urls", None)
+    if reader is None:
+        raise ScaffoldError(f"url {url!r}: remote skeletons are not read in this run")
+    try:
+        repository, path = reader.open(url)
+        if isinstance(repository, HttpRepository):
+            raise ScaffoldError(f"url {url!r}: only GitHub blob and tree URLs are read")
+        local: Path = repository.resolve(path)
+    except RepositoryError as exc:
+        raise ScaffoldError(f"url {url!r}: {exc}") from None
+    if not local.exists():
+        raise ScaffoldError(f"url {url!r}: not found in {repository.name}")
+    return local
 
 
 def _target(context: ActionContext, default: str = "./") -> Path:
