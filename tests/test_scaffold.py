@@ -457,3 +457,26 @@ def test_a_skeleton_named_by_a_github_url_is_read_through_the_api(
     finally:
         fake.stop()
     assert (tmp_path / "ws" / "README.md").read_text() == "# orders from afar\n"
+
+
+def test_register_names_the_entity_backstage_would_name(tmp_path: Path) -> None:
+    skeleton = {
+        **SKELETON,
+        "catalog-info.yaml": (
+            "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: orders-api}\n---\n"
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+            "metadata: {name: generated-stub}\n---\n"
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\n"
+            "metadata: {name: ${{ values.name }}}\n"
+        ),
+    }
+    result = run_template(
+        load_template(write_template(tmp_path, skeleton=skeleton)),
+        VALUES,
+        BUILTIN_ACTIONS,
+        workspace=tmp_path / "ws",
+        dry_run=True,
+        services=Services(github=None),
+    )
+    register = next(s for s in result.steps if s.id == "register")
+    assert register.output["entityRef"] == "component:default/orders"

@@ -350,19 +350,27 @@ def _plan_register(context: ActionContext) -> None:
 
 def _entity_ref(context: ActionContext) -> None:
     """``entityRef``, as Backstage outputs it, when the workspace holds the descriptor it
-    registers (it does after fetch:template or catalog:write): its first entity."""
+    registers (it does after fetch:template or catalog:write), picked as Backstage picks."""
     path = str(context.input.get("catalogInfoPath", "/catalog-info.yaml")).lstrip("/")
     try:
         documents = list(yaml.safe_load_all(inside(context.workspace, path).read_text("utf-8")))
     except (OSError, yaml.YAMLError, ScaffoldError):
         return
+    refs: list[tuple[str, str]] = []  # (kind, ref)
     for entity in documents:
         metadata = entity.get("metadata") if isinstance(entity, dict) else None
         if isinstance(metadata, dict) and isinstance(entity.get("kind"), str):
             namespace = metadata.get("namespace") or "default"
-            ref = f"{entity['kind']}:{namespace}/{metadata.get('name')}".lower()
-            context.output("entityRef", ref)
-            return
+            name = str(metadata.get("name"))
+            refs.append((entity["kind"], f"{entity['kind']}:{namespace}/{name}".lower()))
+    # Backstage's choice: the first Component not named generated-*, else the first entity
+    # not so named, else the first.
+    plain = [(kind, ref) for kind, ref in refs if not ref.split("/", 1)[1].startswith("generated-")]
+    chosen = next((ref for kind, ref in plain if kind == "Component"), None) or next(
+        (ref for _, ref in [*plain, *refs]), None
+    )
+    if chosen is not None:
+        context.output("entityRef", chosen)
 
 
 def _catalog_info_url(context: ActionContext) -> str:
