@@ -480,3 +480,38 @@ def test_register_names_the_entity_backstage_would_name(tmp_path: Path) -> None:
     )
     register = next(s for s in result.steps if s.id == "register")
     assert register.output["entityRef"] == "component:default/orders"
+
+
+def test_a_notification_is_an_annotation_on_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    notify = (
+        "    - id: notify\n      action: notification:send\n      input:\n"
+        "        recipients: entity\n        entityRefs: ['user:default/ada']\n"
+        "        title: 'Created ${{ parameters.name }}'\n        severity: high\n"
+        "        info: 'token ${{ secrets.TOKEN }}, done: 100%'\n"
+    )
+    text = TEMPLATE.replace("  output:\n", notify + "  output:\n")
+    text = text.replace(
+        "    - id: publish\n      action: publish:github",
+        "    - id: publish\n      if: false\n      action: publish:github",
+    )
+    text = text.replace(
+        "    - id: register\n      action: catalog:register",
+        "    - id: register\n      if: false\n      action: catalog:register",
+    )
+    run_template(
+        load_template(write_template(tmp_path, text)),
+        VALUES,
+        BUILTIN_ACTIONS,
+        workspace=tmp_path / "ws",
+        secrets={"TOKEN": "s3cr3t-value"},
+        services=Services(github=None),
+    )
+    printed = capsys.readouterr().out
+    assert "::warning title=Created orders::token ***, done: 100%25" in printed
+    assert "s3cr3t-value" not in printed and "s3cr3t-value" not in summary.read_text()
+    assert "Created orders" in summary.read_text()

@@ -1,6 +1,14 @@
 """The catalog's vocabulary: entities, kinds, references, relations and rules. No I/O."""
 
-from ._catalog_file import SCHEMA_VERSION, CatalogFile, EntitySource, Finding, Severity, Summary
+from ._catalog_file import (
+    SCHEMA_VERSION,
+    CatalogFile,
+    EntitySource,
+    Finding,
+    Severity,
+    Summary,
+    workflow_command,
+)
 from ._docs_report import DOCS_REPORT_VERSION, DocsProblem, DocsReport, SiteReport, SiteStatus
 from ._editor_schema import descriptor_json_schema
 from ._formats import (
@@ -68,4 +76,5 @@ __all__ = [
     "repository_identity",
     "repository_web_address",
     "safe_url",
+    "workflow_command",
 ]

@@ -51,11 +51,22 @@ class Finding(_Model):
     def format_github(self) -> str:
         """A GitHub Actions workflow command, so that the finding shows on the pull
         request's diff: properties and message escaped as the runner expects."""
-        message = self.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-        return (
-            f"::{self.severity} file={_property(self.file)},line={self.line},"
-            f"col={self.column},title={_property(self.rule)}::{message}"
+        return workflow_command(
+            self.severity,
+            self.message,
+            file=self.file,
+            line=str(self.line),
+            col=str(self.column),
+            title=self.rule,
         )
+
+
+def workflow_command(command: str, message: str, **properties: str) -> str:
+    """``::command k=v,…::message``, escaped as the Actions runner expects, so text from a
+    repository cannot end the command early or start another."""
+    text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    given = ",".join(f"{key}={_property(value)}" for key, value in properties.items())
+    return f"::{command}{' ' + given if given else ''}::{text}"
 
 
 def _property(value: str) -> str:

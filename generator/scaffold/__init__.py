@@ -13,6 +13,7 @@ from ._errors import (
     ValuesInvalid,
 )
 from ._github_actions import GITHUB_ACTIONS, Services, git_runner, open_pull_request
+from ._notify_action import NOTIFY_ACTIONS
 from ._repo_url import RepoUrl, parse_github_repo_url
 from ._runner import RunFailed, RunResult, StepRecord, run_template
 from ._template import FormPage, ScaffoldTemplate, Step, load_template, template_from_entity
@@ -22,7 +23,8 @@ from ._workflow import DRY_RUN, GENERATED, plan_inputs, render_workflow, values_
 from ._workspace_actions import WORKSPACE_ACTIONS
 
 BUILTIN_ACTIONS: dict[str, Action] = {
-    action.id: action for action in (*WORKSPACE_ACTIONS, *CATALOG_ACTIONS, *GITHUB_ACTIONS)
+    action.id: action
+    for action in (*WORKSPACE_ACTIONS, *CATALOG_ACTIONS, *GITHUB_ACTIONS, *NOTIFY_ACTIONS)
 }
 
 __all__ = [
