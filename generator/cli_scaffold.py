@@ -15,6 +15,7 @@ import click
 import yaml
 
 from .actions import markdown_text, write_step_summary
+from .config import CONFIG_FILE, ConfigError, GitHubSource, load_config
 from .github import GitHubClient, TokenAuth, api_url_from
 from .scaffold import (
     ANSWERS_FILE,
@@ -111,7 +112,19 @@ def services_from_environment(portal_repository: str | None) -> Services:
         portal_repository=portal_repository or os.environ.get("GITHUB_REPOSITORY"),
         # Remote skeletons through the crawl's reader: GitHub hosts only, cached in .backlot.
         urls=UrlReader(Path(".backlot")),
+        discovery=_discovery(),
     )
+
+
+def _discovery() -> tuple[GitHubSource, ...]:
+    """The GitHub sources of ./backlot.yaml (the portal repository's), if there is one."""
+    if not Path(CONFIG_FILE).is_file():
+        return ()
+    try:
+        config = load_config(Path(CONFIG_FILE))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    return tuple(s for s in config.catalog.sources if isinstance(s, GitHubSource))
 
 
 def _user() -> dict[str, Any]:

@@ -73,6 +73,8 @@ class GitHubWrites(LocalServer):
             rest = parts[3:]
             if method == "GET" and not rest:
                 return 200, self.repos[slug]
+            if rest[:1] == ["contents"] and len(rest) >= 2:
+                return self._contents(method, slug, "/".join(rest[1:]), body)
             if method == "PUT" and rest == ["topics"]:
                 self.repos[slug]["topics"] = body["names"]
                 return 200, {"names": body["names"]}
@@ -96,6 +98,26 @@ class GitHubWrites(LocalServer):
         if method == "PUT" and parts[:1] == ["orgs"] and "teams" in parts:
             return 204, None
         return 404, {"message": "Not Found"}
+
+    def _contents(self, method: str, slug: str, path: str, body: Any) -> tuple[int, Any]:
+        """Files committed through the contents API, with GitHub's sha check."""
+        files = self.repos[slug].setdefault("files", {})
+        if method == "GET":
+            if path not in files:
+                return 404, {"message": "Not Found"}
+            content, sha = files[path]
+            return 200, {"path": path, "sha": sha, "encoding": "base64", "content": content}
+        if method == "PUT":
+            if path in files and body.get("sha") != files[path][1]:
+                return 409, {"message": f"{path} does not match {body.get('sha')}"}
+            sha = f"{len(self.calls):040x}"
+            files[path] = (body["content"], sha)
+            return 201, {"content": {"path": path, "sha": sha}}
+        return 404, {"message": "Not Found"}
+
+    def add_repo(self, slug: str) -> None:
+        """A repository that exists already (the portal's own)."""
+        self.repos[slug] = {"full_name": slug, "default_branch": "main", "visibility": "private"}
 
     def _create(self, owner: str, body: Any) -> tuple[int, Any]:
         name = body["name"]

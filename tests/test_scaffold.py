@@ -515,3 +515,51 @@ def test_a_notification_is_an_annotation_on_the_run(
     assert "::warning title=Created orders::token ***, done: 100%25" in printed
     assert "s3cr3t-value" not in printed and "s3cr3t-value" not in summary.read_text()
     assert "Created orders" in summary.read_text()
+
+
+@pytest.mark.parametrize(
+    ("discovery", "added"),
+    [
+        ({"type": "github", "org": "acme"}, False),
+        ({"type": "github", "org": "acme", "topics": {"exclude": ["gold"]}}, True),
+        ({"type": "github", "org": "other"}, True),
+    ],
+)
+def test_register_adds_a_location_only_for_what_the_crawl_would_not_list(
+    tmp_path: Path, discovery: dict[str, Any], added: bool
+) -> None:
+    import base64
+
+    import yaml
+
+    from generator.config import GitHubSource
+
+    github = GitHubWrites(tmp_path / "git")
+    github.add_repo("acme/portal")
+    github.start()
+    try:
+        client = GitHubClient(github.base, TokenAuth(github.token), max_retries=0)
+        services = Services(
+            github=client,
+            portal_repository="acme/portal",
+            discovery=(GitHubSource.model_validate(discovery),),
+        )
+        run_template(
+            load_template(write_template(tmp_path)),
+            {**VALUES, "tier": "gold"},
+            BUILTIN_ACTIONS,
+            workspace=tmp_path / "ws",
+            services=services,
+        )
+    finally:
+        github.stop()
+    files = github.repos["acme/portal"].get("files", {})
+    if not added:
+        assert "catalog-locations.yaml" not in files
+        return
+    content, _ = files["catalog-locations.yaml"]
+    location = yaml.safe_load(base64.b64decode(content))
+    assert location["kind"] == "Location"
+    assert location["spec"]["targets"] == [
+        "https://github.com/acme/orders/blob/main/catalog-info.yaml"
+    ]

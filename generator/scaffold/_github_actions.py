@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ from typing import Any
 
 import yaml
 
+from ..config import GitHubSource
 from ..github import GitHubClient, GitHubError, NotFound
+from ..sources import discovers
 from ._actions import BOOLEAN, OBJECT, STRING, STRINGS, Action, ActionContext, schema
 from ._errors import ScaffoldError
 from ._repo_url import RepoUrl, parse_github_repo_url
@@ -33,6 +36,9 @@ class Services:
     web_url: str = "https://github.com"
     portal_repository: str | None = None  # owner/name, sent repository_dispatch on register
     urls: Any = None  # sources.UrlReader: remote skeleton URLs (GitHub blob/tree URLs)
+    # backlot.yaml's GitHub sources: a registered repository they would not list gets a
+    # Location target in the portal repository's LOCATIONS_FILE instead.
+    discovery: tuple[GitHubSource, ...] = ()
     author_name: str = "Scaffolder"
     author_email: str = "scaffolder@users.noreply.github.com"
 
@@ -320,6 +326,14 @@ def _register(context: ActionContext) -> None:
     context.output("catalogInfoUrl", url)
     _entity_ref(context)
     services = _services(context)
+    slug = _slug_of(url)
+    if services.discovery and services.github is not None and slug and services.portal_repository:
+        meta = _call(services.github, "GET", f"/repos/{slug}")
+        owner, name = slug.split("/")
+        visibility = str(meta.get("visibility") or ("private" if meta.get("private") else "public"))
+        topics = [str(t) for t in meta.get("topics") or []]
+        if not any(discovers(s, owner, name, visibility, topics) for s in services.discovery):
+            _add_location(context, services.github, services.portal_repository, url)
     if services.portal_repository and services.github is not None:
         path = f"/repos/{services.portal_repository}/dispatches"
         try:
@@ -342,6 +356,12 @@ def _plan_register(context: ActionContext) -> None:
     url = _catalog_info_url(context)
     context.output("catalogInfoUrl", url)
     _entity_ref(context)
+    services = context.services if isinstance(context.services, Services) else None
+    slug = _slug_of(url)
+    if services and services.discovery and slug:
+        owner = slug.split("/")[0].lower()
+        if all(s.org.lower() != owner for s in services.discovery):
+            context.log(f"would add {url} to {LOCATIONS_FILE}: the crawl does not list {owner}")
     portal = (
         _services(context).portal_repository if isinstance(context.services, Services) else None
     )
@@ -371,6 +391,56 @@ def _entity_ref(context: ActionContext) -> None:
     )
     if chosen is not None:
         context.output("entityRef", chosen)
+
+
+LOCATIONS_FILE = "catalog-locations.yaml"
+_LOCATIONS_HEADER = (
+    "# Repositories created from templates that the crawl does not list (another owner, or\n"
+    "# filtered out): catalog:register adds them here. List this file in the portal\n"
+    "# repository's catalog-info.yaml Location so the crawl reads it.\n"
+)
+
+
+def _slug_of(url: str) -> str | None:
+    match = re.match(r"^https://[^/]+/([^/]+)/([^/]+)/", url)
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+def _add_location(context: ActionContext, client: GitHubClient, portal: str, url: str) -> None:
+    """``url`` as a target of the Location in the portal repository's LOCATIONS_FILE,
+    committed through the contents API (created on first use)."""
+    path = f"/repos/{portal}/contents/{LOCATIONS_FILE}"
+    try:
+        current = client.request("GET", path).json()
+        sha: str | None = str(current["sha"])
+        text = base64.b64decode(str(current["content"])).decode("utf-8")
+        entity = yaml.safe_load(text)
+    except NotFound:
+        sha, entity = None, None
+    except GitHubError as exc:
+        raise ScaffoldError(str(exc)) from None
+    except (KeyError, ValueError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ScaffoldError(f"{portal}/{LOCATIONS_FILE} cannot be read: {exc}") from None
+    if not isinstance(entity, dict):
+        entity = {
+            "apiVersion": "backstage.io/v1alpha1",
+            "kind": "Location",
+            "metadata": {"name": "scaffolded-repositories"},
+            "spec": {"type": "url", "targets": []},
+        }
+    targets = entity.setdefault("spec", {}).setdefault("targets", [])
+    if url in targets:
+        return
+    targets.append(url)
+    body = _LOCATIONS_HEADER + yaml.safe_dump(entity, sort_keys=False)
+    change: dict[str, Any] = {
+        "message": f"Register {url} (created from a template)",
+        "content": base64.b64encode(body.encode()).decode(),
+    }
+    if sha is not None:
+        change["sha"] = sha
+    _call(client, "PUT", path, change)
+    context.log(f"added {url} to {portal}/{LOCATIONS_FILE}: the crawl does not list it")
 
 
 def _catalog_info_url(context: ActionContext) -> str:

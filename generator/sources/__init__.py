@@ -15,7 +15,7 @@ from ._repository import (
     is_git_path,
 )
 from .git import GitError, GitReport, GitRepository, open_git
-from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github
+from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github, discovers
 from .local import discover_local, repositories_to_validate
 from .url import HttpRepository, UrlReader, UrlReport
 
@@ -43,6 +43,7 @@ __all__ = [
     "WebView",
     "crawl_github",
     "discover_local",
+    "discovers",
     "is_git_path",
     "open_git",
     "open_repositories",

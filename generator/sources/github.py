@@ -312,6 +312,18 @@ def _list(
         size = min(settings.page_size, size * 2)  # grow back after a good page
 
 
+def discovers(
+    settings: GitHubSource, owner: str, name: str, visibility: str, topics: Iterable[str]
+) -> bool:
+    """Whether the crawl of ``settings`` lists this (new, unarchived, not forked) repository."""
+    node = {
+        "name": name,
+        "visibility": visibility.upper(),
+        "repositoryTopics": {"nodes": [{"topic": {"name": t}} for t in topics]},
+    }
+    return owner.lower() == settings.org.lower() and _keep(settings, node)
+
+
 def _keep(settings: GitHubSource, node: dict[str, Any]) -> bool:
     topics = {
         str(t["topic"]["name"])
