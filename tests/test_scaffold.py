@@ -563,3 +563,17 @@ def test_register_adds_a_location_only_for_what_the_crawl_would_not_list(
     assert location["spec"]["targets"] == [
         "https://github.com/acme/orders/blob/main/catalog-info.yaml"
     ]
+
+
+def test_parse_repo_url_knows_the_enterprise_server_the_job_runs_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from generator.scaffold._expressions import render_value
+
+    value = "${{ 'ghe.acme.com?owner=acme&repo=orders' | parseRepoUrl | pick('repo') }}"
+    # Unknown host: Backstage fails the filter, and the raw text stays.
+    assert render_value(value, {}) == value
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.acme.com")
+    assert render_value(value, {}) == "orders"
+    slug = "${{ 'ghe.acme.com?owner=acme&repo=orders' | projectSlug }}"
+    assert render_value(slug, {}) == "acme/orders"

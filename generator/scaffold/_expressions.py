@@ -31,6 +31,7 @@ import decimal
 import functools
 import json
 import math
+import os
 import re
 import traceback
 import urllib.parse
@@ -86,6 +87,17 @@ DEFAULT_INTEGRATIONS: Final[Mapping[str, str]] = {
     "blob.core.windows.net": "azureBlobStorage",
     "storage.cloud.google.com": "googleGcs",
 }
+
+
+def configured_integrations() -> Mapping[str, str]:
+    """Backstage's default hosts plus the GitHub this job runs on (GITHUB_SERVER_URL, set by
+    GitHub Actions; a GitHub Enterprise Server there): the ``integrations:`` an app-config
+    would declare, so parseRepoUrl reads RepoUrlPicker values for that host too."""
+    server = urllib.parse.urlsplit(os.environ.get("GITHUB_SERVER_URL", "")).hostname
+    if not server or server in DEFAULT_INTEGRATIONS:
+        return DEFAULT_INTEGRATIONS
+    return {**DEFAULT_INTEGRATIONS, server: "github"}
+
 
 # nunjitsu's own ceilings (limits.ts), so a hostile template cannot loop or grow forever.
 MAX_WORK_UNITS: Final = 1_000_000
@@ -997,7 +1009,7 @@ def pick(obj: Any, path: Any, default: Any = _UNDEF) -> Any:
 
 
 def _project_slug(repo_url: Any) -> str:
-    parts = parse_repo_url(repo_url)
+    parts = parse_repo_url(repo_url, configured_integrations())
     return f"{js_string(parts.get('owner', _UNDEF))}/{js_string(parts.get('repo', _UNDEF))}"
 
 
@@ -1389,7 +1401,7 @@ def _filters(cookiecutter: bool) -> dict[str, Callable[..., Any]]:
         "urlize": do_urlize,
         "wordcount": _f_wordcount,
         # Backstage's own (createDefaultFilters).
-        "parseRepoUrl": lambda value: parse_repo_url(value),
+        "parseRepoUrl": lambda value: parse_repo_url(value, configured_integrations()),
         "parseEntityRef": parse_entity_ref,
         "pick": pick,
         "projectSlug": _project_slug,
