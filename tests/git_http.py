@@ -30,13 +30,35 @@ def bare_repository(path: Path, files: dict[str, bytes | str]) -> Path:
     return path
 
 
-def push(bare: Path, files: dict[str, bytes | str | None], message: str = "change") -> None:
-    """A commit on ``main`` that writes (or, for None, deletes) ``files``."""
+def push(
+    bare: Path,
+    files: dict[str, bytes | str | None],
+    message: str = "change",
+    when: str | None = None,
+) -> None:
+    """A commit on ``main`` that writes (or, for None, deletes) ``files``; ``when`` is its
+    committer date (any form git reads, e.g. ``2026-03-01T10:00:00+02:00``)."""
     work = bare.with_name(bare.name + ".work")
     if not work.exists():
         subprocess.run(
             ["git", "clone", "-q", str(bare), str(work)], check=True, capture_output=True
         )
+    commit_at(work, files, when, message)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+
+
+def commit_at(
+    work: Path,
+    files: dict[str, bytes | str | None],
+    when: str | None = None,
+    message: str = "change",
+) -> None:
+    """A commit in the work tree ``work`` (created if need be) writing (None: deleting)
+    ``files``, committed at ``when``. The author date is then 2000-01-01, as for a commit
+    rebased or cherry-picked long after it was written: the committer date is the one
+    that says when the branch changed."""
+    if not (work / ".git").exists():
+        subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
     for name, content in files.items():
         target = work / name
         if content is None:
@@ -46,9 +68,12 @@ def push(bare: Path, files: dict[str, bytes | str | None], message: str = "chang
         if isinstance(content, str):
             content = content.encode()
         target.write_bytes(content)
-    subprocess.run([*GIT, "-C", str(work), "add", "-A"], check=True)
-    subprocess.run([*GIT, "-C", str(work), "commit", "-q", "-m", message], check=True)
-    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True)
+    env = dict(os.environ)
+    if when is not None:
+        env["GIT_COMMITTER_DATE"] = when
+        env["GIT_AUTHOR_DATE"] = "2000-01-01T00:00:00Z"
+    subprocess.run([*GIT, "-C", str(work), "add", "-A"], check=True, env=env)
+    subprocess.run([*GIT, "-C", str(work), "commit", "-q", "-m", message], check=True, env=env)
 
 
 class GitHttpServer(LocalServer):

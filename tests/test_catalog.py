@@ -114,9 +114,9 @@ def test_entities_carry_their_location_like_backstage(tmp_path: Path) -> None:
     org = write_tree(tmp_path / "org2", {"svc/catalog-info.yaml": component("svc")})
     catalog = build(org, tmp_path)
     annotations = entity(catalog, "component:default/svc")["metadata"]["annotations"]
-    location = f"file:{(org / 'svc' / 'catalog-info.yaml').resolve()}"
-    assert annotations["backstage.io/managed-by-location"] == location
-    assert annotations["backstage.io/managed-by-origin-location"] == location
+    # The file as the portal names it: a folder of the build machine is never published.
+    assert annotations["backstage.io/managed-by-location"] == "file:svc/catalog-info.yaml"
+    assert annotations["backstage.io/managed-by-origin-location"] == "file:svc/catalog-info.yaml"
     assert catalog["sources"]["component:default/svc"] == {
         "repository": "svc",
         "path": "catalog-info.yaml",
@@ -124,6 +124,7 @@ def test_entities_carry_their_location_like_backstage(tmp_path: Path) -> None:
         "document": 0,
         "url": None,
         "commit": None,
+        "changed": None,  # not a git checkout: when it changed is not known
     }
     assert entity(catalog, "component:default/svc")["metadata"]["namespace"] == "default"
 
@@ -387,9 +388,137 @@ def test_an_installed_backlot_carries_the_example_organisation(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     catalog = json.loads((empty / "catalog.json").read_text())
     assert catalog["summary"]["entities"] >= 60
-    assert (
-        str(installed)
-        in entity(catalog, "group:default/acme")["metadata"]["annotations"][
-            "backstage.io/managed-by-location"
-        ]
+    acme = entity(catalog, "group:default/acme")
+    assert acme["metadata"]["annotations"]["backstage.io/managed-by-location"] == (
+        "file:org/groups.yaml"
     )
+    # Installed from a wheel, the examples are in no git checkout: no date is made up.
+    assert {s["changed"] for s in catalog["sources"].values()} == {None}
+    assert str(installed).encode() not in (empty / "catalog.json").read_bytes()
+
+
+# ---------------------------------------------------------------- when files last changed
+
+LOCATION_OF_MORE = """apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: {name: more}
+spec: {targets: [./more/a.yaml, ./more/b.yaml, ./more/c.yaml, ./more/d.yaml]}
+"""
+
+
+def changed(catalog: dict) -> dict[str, str | None]:
+    return {ref.split("/")[-1]: source["changed"] for ref, source in catalog["sources"].items()}
+
+
+def test_changed_is_the_last_commit_that_touched_each_file(tmp_path: Path) -> None:
+    from .git_http import commit_at
+
+    org = tmp_path / "org"
+    svc = org / "svc"
+    commit_at(
+        svc,
+        {
+            "catalog-info.yaml": component("svc") + "---\n" + LOCATION_OF_MORE,
+            "more/a.yaml": component("a"),
+            "more/b.yaml": component("b"),
+            "more/d.yaml": component("d"),
+            "README.md": "# svc\n",
+        },
+        "2026-03-01T10:00:00+02:00",
+    )
+    commit_at(svc, {"more/b.yaml": component("b", system="x")}, "2026-05-02T09:30:00-04:00")
+    commit_at(svc, {"README.md": "# svc, later\n"}, "2026-06-01T00:00:00Z")
+    write_tree(svc, {"more/c.yaml": component("c"), "more/d.yaml": component("d", system="y")})
+    write_tree(org, {"plain/catalog-info.yaml": component("plain"), "team/x.yaml": GROUP_A})
+    catalog = build(org, tmp_path)
+    assert changed(catalog) == {
+        "svc": "2026-03-01T08:00:00Z",  # the README's later commits did not touch it
+        "more": "2026-03-01T08:00:00Z",
+        "a": "2026-03-01T08:00:00Z",
+        "b": "2026-05-02T13:30:00Z",  # the committer date, in UTC
+        "c": None,  # not committed yet
+        "d": None,  # edited since its commit: when is not known, and its mtime is no answer
+        "plain": None,  # not in a git checkout
+    }
+    # The same on every build: no cache decides it.
+    assert changed(build(org, tmp_path)) == changed(catalog)
+
+
+def test_a_shallow_checkout_gives_no_date_it_cannot_know(tmp_path: Path) -> None:
+    """actions/checkout fetches one commit by default, and git shows that commit adding
+    every file: its date would become every entity's. No date is better than that one."""
+    import shutil
+    import subprocess
+
+    from .git_http import commit_at
+
+    source = tmp_path / "source"
+    location = LOCATION_OF_MORE.replace("name: more", "name: loc")
+    commit_at(
+        source, {"catalog-info.yaml": component("svc") + "---\n" + location}, "2026-03-01T10:00Z"
+    )
+    commit_at(source, {"more/a.yaml": component("a")}, "2026-04-01T10:00:00Z")
+    commit_at(source, {"README.md": "later\n"}, "2026-05-01T10:00:00Z")
+    org = tmp_path / "org"
+    expected = {
+        1: {"svc": None, "loc": None, "a": None},
+        2: {"svc": None, "loc": None, "a": None},  # at or before 1 April: not a date
+        3: {
+            "svc": "2026-03-01T10:00:00Z",
+            "loc": "2026-03-01T10:00:00Z",
+            "a": "2026-04-01T10:00:00Z",
+        },
+    }
+    for depth, dates in expected.items():
+        shutil.rmtree(org, ignore_errors=True)
+        subprocess.run(
+            ["git", "clone", "-q", f"--depth={depth}", f"file://{source}", str(org / "svc")],
+            check=True,
+        )
+        assert changed(build(org, tmp_path)) == dates, depth
+
+
+def test_a_folder_of_repositories_in_one_checkout_is_walked_once(tmp_path: Path) -> None:
+    """A monorepo (or Backlot's own checkout and its examples): one git log for the whole
+    folder, stopped once every descriptor is seen, however many repositories it holds."""
+    import shutil
+
+    from .git_http import commit_at
+
+    top = tmp_path / "mono"
+    commit_at(top, {"src/app.py": "print(1)\n"}, "2026-01-01T00:00:00Z")
+    for i in range(30):
+        commit_at(
+            top,
+            {f"catalog/svc-{i}/catalog-info.yaml": component(f"svc-{i}")},
+            f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        )
+    commit_at(
+        top,
+        {"catalog/svc-3/catalog-info.yaml": component("svc-3", system="s")},
+        "2026-09-09T09:09:09Z",
+    )
+    commit_at(top, {"src/app.py": "print(2)\n"}, "2026-10-01T00:00:00Z")
+    # Count the git commands a build runs: a git on PATH that notes its arguments.
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    calls = tmp_path / "git-calls.txt"
+    (shim / "git").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {calls}\nexec {shutil.which("git")} "$@"\n'
+    )
+    (shim / "git").chmod(0o755)
+    out = tmp_path / "catalog.json"
+    done = run_backlot(
+        "catalog", top / "catalog", "-o", out, env={"PATH": f"{shim}:{os.environ['PATH']}"}
+    )
+    assert done.returncode == 0, done.stderr
+    found = changed(json.loads(out.read_text()))
+    assert found["svc-3"] == "2026-09-09T09:09:09Z"
+    assert found["svc-29"] == "2026-02-02T05:00:00Z"
+    assert all(
+        found[f"svc-{i}"] == f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
+        for i in range(30)
+        if i != 3
+    )
+    logs = [line for line in calls.read_text().splitlines() if " log " in f" {line} "]
+    assert len(logs) == 1, logs

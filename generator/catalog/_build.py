@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from .. import __version__
 from ..config import CatalogSettings
+from ..errors import BacklotError
 from ..model import (
     CatalogFile,
     EntitySource,
@@ -70,6 +71,9 @@ class _Run:
     seen_files: set[tuple[str, str]] = field(default_factory=set)
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
     repository_bytes: dict[str, int] = field(default_factory=dict)
+    # The repository each accepted entity was read from (by ref): when its file last
+    # changed is asked of it, one walk of its history for all its files.
+    read_from: dict[str, Repository] = field(default_factory=dict)
     urls: UrlOpener | None = None
     files: int = 0
     documents: int = 0
@@ -107,6 +111,9 @@ def build_catalog(
             progress(f"{pending.repository.name}/{pending.path}")
         queue.extend(_process_file(run, pending))
 
+    if progress is not None:
+        progress("when each file last changed")
+    _fill_changed(run)
     accepted = sorted(run.accepted.values(), key=lambda a: a.ref.key)
     relations, relate_findings, orphans, unresolved = relate(accepted, run.known)
     findings = run.findings + _place(run, relate_findings)
@@ -265,6 +272,7 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
             file=display,
             text_key=text_key,
         )
+        run.read_from[ref_key] = repository
         if check.ref.kind == "Location":
             follow.extend(_location_targets(run, pending, value, doc.index, display, ref_key))
         if stale is not None:
@@ -297,6 +305,36 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 )
             )
     return follow
+
+
+def _fill_changed(run: _Run) -> None:
+    """Each entity's ``changed``: when its file last changed, asked of its repository
+    once for all of that repository's files. An entity served as last read (stale) is the
+    version an earlier build read, so it keeps the date that build gave it."""
+    wanted: dict[int, tuple[Repository, set[str]]] = {}
+    for key, item in run.accepted.items():
+        repository = run.read_from[key]
+        wanted.setdefault(id(repository), (repository, set()))[1].add(item.source.path)
+    times: dict[int, dict[str, str]] = {}
+    for ident, (repository, paths) in wanted.items():
+        try:
+            times[ident] = repository.changed_times(sorted(paths))
+        except (BacklotError, OSError):
+            times[ident] = {}  # a date is worth no failed build
+    for key, item in run.accepted.items():
+        source = item.source
+        if source.stale_since is not None:
+            earlier = run.previous.get(key)
+            same_file = (
+                earlier is not None
+                and earlier.repository == source.repository
+                and earlier.path == source.path
+            )
+            changed = earlier.changed if same_file and earlier is not None else None
+        else:
+            changed = times[id(run.read_from[key])].get(source.path)
+        if changed is not None:
+            item.source = source.model_copy(update={"changed": changed})
 
 
 def _read_findings(display: str, read: ReadFile) -> list[Finding]:

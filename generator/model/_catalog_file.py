@@ -88,6 +88,11 @@ class EntitySource(_Model):
     document: int
     url: str | None = None
     commit: str | None = None
+    # When the descriptor file last changed: the committer date (ISO 8601, UTC, e.g.
+    # "2026-11-30T14:03:00Z") of the last commit that touched it, from git or from the
+    # crawl; None when that is not known (no git history, uncommitted changes, a shallow
+    # history that does not reach it, a URL source). Never when a cache first saw it.
+    changed: str | None = None
     # Last known good: the source could not read (or parse) the file this time, so this is
     # the version read at ``stale_since``; ``stale_reason`` says why.
     stale_since: str | None = None

@@ -13,11 +13,13 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from ..errors import BacklotError
+from ._history import WorkTreeHistory
 
 __all__ = [
     "FileTooLarge",
@@ -150,6 +152,11 @@ class Repository(Protocol):
         """The version of a file the source read before this one, and since when it was
         current: for the catalog to fall back on when this one cannot be parsed."""
 
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        """When each file last changed: the committer date (ISO 8601 UTC,
+        ``2026-11-30T14:03:00Z``) of the last commit that touched it, from one walk of the
+        history for all of them. A file whose date is not known is left out."""
+
 
 class UrlOpener(Protocol):
     """Opens a URL that points outside the repositories a build has (a Location target,
@@ -177,6 +184,10 @@ class LocalRepository:
     commit: str | None = None
     descriptors: tuple[str, ...] = field(default=())
     display_root: Path | None = None
+    # The git work tree the folder is in (its own, or one above it), for when files last
+    # changed; ``history_prefix`` is the folder's path in it.
+    history: WorkTreeHistory | None = field(default=None, compare=False, repr=False)
+    history_prefix: str = "."
 
     def display(self, relpath: str) -> str:
         """How messages name a file: ``<repository>/<path>``, or, with ``display_root``,
@@ -241,10 +252,13 @@ class LocalRepository:
             return False
 
     def location(self, relpath: str) -> str:
+        """``url:`` and the file's page when the repository's web address is known, else
+        ``file:`` and the file as the portal names it (``<repository>/<path>``): never the
+        folder it was read from on the build machine, which published pages must not show."""
         web = self.web_url(relpath, "blob")
         if web is not None:
             return f"url:{web}"
-        return f"file:{os.path.realpath(self.root / relpath)}"
+        return f"file:{self.name}/{posixpath.normpath(relpath)}"
 
     def web_url(self, relpath: str, view: WebView) -> str | None:
         return github_style_url(self.url, relpath, view) if self.url else None
@@ -257,6 +271,21 @@ class LocalRepository:
 
     def last_good(self, relpath: str) -> tuple[bytes, str] | None:
         return None
+
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        """From the git work tree the folder is in, if any: files whose content is the
+        one committed at HEAD (an edited or new file has no date yet)."""
+        if self.history is None:
+            return {}
+        prefix = "" if self.history_prefix in ("", ".") else self.history_prefix + "/"
+        inside: dict[str, str] = {}
+        for relpath in relpaths:
+            try:
+                inside[prefix + checked_path(relpath, self.name)] = relpath
+            except OutsideRepository:
+                continue
+        times = self.history.times(inside)
+        return {inside[path]: when for path, when in times.items()}
 
     def glob(self, pattern: str) -> list[str]:
         """Regular files matching ``pattern`` (relative to the root), sorted; links out of
@@ -288,3 +317,6 @@ class UnreachableRepository(LocalRepository):
 
     def glob(self, pattern: str) -> list[str]:
         return []
+
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        return {}

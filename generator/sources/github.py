@@ -24,7 +24,7 @@ import posixpath
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -532,6 +532,9 @@ class GitHubRepository:
 
     def stale(self, relpath: str) -> tuple[str, str] | None:
         return self.stale_paths.get(relpath) or self.stale_all
+
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        return {}
 
     def last_good(self, relpath: str) -> tuple[bytes, str] | None:
         earlier = self.previous.get(relpath)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..config import DEFAULT_DESCRIPTOR_GLOBS
+from ._history import WorkTreeHistory
 from ._repository import LocalRepository
 
 __all__ = ["discover_local", "find_descriptors", "repositories_to_validate"]
@@ -34,14 +35,31 @@ def discover_local(
             key=lambda p: p.name,
         )
     repositories = []
+    # One history for the work tree the whole folder is in (a checkout of a monorepo, or
+    # of Backlot with its examples), walked once for every repository in it; a repository
+    # that is a checkout of its own has its own.
+    shared = WorkTreeHistory.around(root)
     for folder in candidates:
         descriptors = find_descriptors(folder, globs)
         if not descriptors:
             continue
         url = url_template.format(name=folder.name) if url_template else _git_web_url(folder)
+        history = shared
+        if (folder / ".git").exists() and (shared is None or shared.top != folder):
+            history = WorkTreeHistory.around(folder)
+        prefix = history.prefix_of(folder) if history is not None else None
+        if history is not None and prefix is not None:
+            inner = "" if prefix == "." else prefix + "/"
+            history.want(inner + d for d in descriptors)
         repositories.append(
             LocalRepository(
-                folder.name, folder, url=url, commit=_git_commit(folder), descriptors=descriptors
+                folder.name,
+                folder,
+                url=url,
+                commit=_git_commit(folder),
+                descriptors=descriptors,
+                history=history if prefix is not None else None,
+                history_prefix=prefix or ".",
             )
         )
     return repositories

@@ -17,7 +17,7 @@ import posixpath
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,9 @@ class HttpRepository:
 
     def stale(self, relpath: str) -> tuple[str, str] | None:
         return self.stale_paths.get(relpath)
+
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        return {}  # a web server keeps no history
 
     def last_good(self, relpath: str) -> tuple[bytes, str] | None:
         return None
