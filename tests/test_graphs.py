@@ -124,8 +124,13 @@ def test_small_neighbourhood_links_every_node_to_its_page_and_labels_relations(
     keys = {node.key for node in graph.nodes}
     # depth 2: the owner's parent and members and the API's consumer are there too
     assert keys == set(SHOP_ENTITIES)
-    # each Backstage pair is drawn once, forward: A ownedBy B, never also B ownerOf A
-    assert {(e.source, e.label, e.target) for e in graph.edges} == set(SHOP_LINKS)
+    # each Backstage pair is drawn once, forward: A ownedBy B, never also B ownerOf A;
+    # ownership only for the focus (the neighbours' owner edges made a hairball)
+    assert {(e.source, e.label, e.target) for e in graph.edges} == {
+        link
+        for link in SHOP_LINKS
+        if link[1] != "ownedBy" or "component:default/orders" in (link[0], link[2])
+    }
 
     root = parse(render_svgs({"orders": graph}, tmp_path)["orders"])
     assert link_targets(root) == {ref: href(ref) for ref in SHOP_ENTITIES}
@@ -169,6 +174,40 @@ def test_small_neighbourhood_links_every_node_to_its_page_and_labels_relations(
         "api:default/orders-api",
         "resource:default/orders-db",
     }
+    # the card (depth 1) draws the focus's own relations only
+    assert all("component:default/orders" in (e.source, e.target) for e in near.edges)
+
+
+def test_repeated_titles_get_a_subtitle_and_kinds_their_own_shape(tmp_path: Path) -> None:
+    """The System "Fulfilment" and the Group "Fulfilment" must not look alike."""
+    entities = {
+        "component:default/picker": "Picker",
+        "system:default/fulfilment": "Fulfilment",
+        "group:default/fulfilment": "Fulfilment",
+    }
+    links = [
+        ("component:default/picker", "partOf", "system:default/fulfilment"),
+        ("component:default/picker", "ownedBy", "group:default/fulfilment"),
+    ]
+    relations, nodes = catalog(entities, links)
+    graph, _ = neighbourhood(relations, nodes, "component:default/picker", href, depth=1)
+    subtitles = {n.key: n.subtitle for n in graph.nodes}
+    assert subtitles == {
+        "component:default/picker": "",
+        "system:default/fulfilment": "System",
+        "group:default/fulfilment": "Group",
+    }
+    drawn = node_groups(parse(render_svgs({"p": graph}, tmp_path)["p"]))
+    assert texts(drawn["system:default/fulfilment"]) == ["Fulfilment", "System"]
+    assert texts(drawn["group:default/fulfilment"]) == ["Fulfilment", "Group"]
+    shapes = {
+        key: sorted(child.tag.rpartition("}")[2] for child in group.iter() if child is not group)
+        for key, group in drawn.items()
+    }
+    assert shapes["system:default/fulfilment"] != shapes["group:default/fulfilment"]
+    # the legend is drawn from the nodes' own palette
+    legend = graphs.legend_svg(["Group", "System"])
+    assert graphs.kind_style("Group")[0] in legend and graphs.kind_style("System")[0] in legend
 
 
 def big_team(count: int) -> tuple[Relations, Nodes]:

@@ -48,14 +48,39 @@ def test_entity_page_shows_about_links_relations_and_source(example_portal: Path
     # The neighbourhood graph is inline SVG whose nodes link to their pages.
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert f'href="{up}/api/orders-api/index.html"' in svg
-    assert "Depends on" in html and "Provides APIs" in html
+    # Its views as tabs; every relation listed on the Dependencies view.
+    assert 'aria-current="page">Overview</a>' in html and ">Dependencies</a>" in html
+    deps = read(example_portal, "catalog/default/component/orders-service/dependencies/index.html")
+    assert "Depends on" in deps and "Provides APIs" in deps
+    apis = read(example_portal, "catalog/default/component/orders-service/api/index.html")
+    assert ">Provided APIs</h2>" in apis and ">Consumed APIs</h2>" in apis
+
+
+def ownership_tables(html: str) -> tuple[str, str]:
+    """The direct and the aggregated halves of an owner's Ownership card."""
+    start = html.index('class="own-direct"')
+    middle = html.index('class="own-aggregated"')
+    end = html.index("</section>", middle)
+    return html[start:middle], html[middle:end]
 
 
 def test_group_user_system_and_domain_pages(example_portal: Path) -> None:
     group = read(example_portal, "catalog/default/group/team-payments/index.html")
-    assert ">Members</h2>" in group and "Owns: Component" in group
+    assert ">Members</h2>" in group and ">Ownership</h2>" in group
+    direct, aggregated = ownership_tables(group)
+    assert "Orders Service" in direct and "Orders Service" in aggregated
+    # Backstage's aggregated ownership: a parent group sees what its child groups and
+    # their members own; directly, it owns only its own.
+    parent = read(example_portal, "catalog/default/group/engineering/index.html")
+    direct, aggregated = ownership_tables(parent)
+    assert "Orders Service" not in direct and "Orders Service" in aggregated
+    assert "Acme Books website" in aggregated  # another child team's
+    # Users and Groups are titled by spec.profile.displayName, as Backstage shows them
+    catalog = json.loads(read(example_portal, "catalog.json"))
+    jane = next(e for e in catalog["entities"] if e["metadata"]["name"] == "jane.doe")
     user = read(example_portal, "catalog/default/user/jane.doe/index.html")
-    assert ">Groups</h2>" in user
+    assert f"<h1>{jane['spec']['profile']['displayName']}</h1>" in user
+    assert ">Groups</h2>" in read(example_portal, "catalog/default/user/jane.doe/index.html")
     system = read(example_portal, "catalog/default/system/checkout/index.html")
     assert ">System diagram</h2>" in system and ">Components</h2>" in system
     assert system.count("<svg") == 2
@@ -126,7 +151,8 @@ def test_rebuild_rewrites_only_what_changed(tmp_path: Path) -> None:
     third = build(1_800_001_200)
     rewritten = {k for k in third if third[k] != second.get(k)}
     assert "catalog/default/component/b/index.html" in rewritten
-    assert "catalog/default/component/a/index.html" in rewritten  # its graph shows b
+    # a's dependency graph shows b and now its system
+    assert "catalog/default/component/a/dependencies/index.html" in rewritten
     assert "catalog/default/component/far/index.html" not in rewritten
     assert not (site / "catalog/default/component/gone").exists()
 

@@ -23,6 +23,7 @@ from ._entity_pages import EntityPages
 from ._list_pages import CatalogIndex, DocsIndex, HomePage, ProblemsPage
 from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
+from ._ownership import pages_aggregating
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
 
@@ -59,7 +60,11 @@ def build_site(
         model, workspace.site_state, now, inputs_digest(settings, csp)
     )
     radius = max(settings.graph_depth, 2)
-    dirty = within(model, seeds, radius) if seeds is not None else set(model.entities)
+    if seeds is None:
+        dirty = set(model.entities)
+    else:
+        dirty = within(model, seeds, radius)
+        dirty |= pages_aggregating(model, dirty)
     # Before any page is written: which pages this build renews. A build killed halfway
     # leaves this behind, and the next one renders those pages again.
     dump_json(

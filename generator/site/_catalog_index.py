@@ -140,6 +140,9 @@ def row_shards(rows: list[EntityRow]) -> Iterator[tuple[str, str]]:
                 list(r.tags),
                 r.summary,
                 r.name,
+                (r.owner.href or "") if r.owner else "",
+                r.owner.key if r.owner else "",
+                r.key,
             ]
             for r in rows[start : start + SHARD_ROWS]
         ]

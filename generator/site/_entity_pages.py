@@ -16,10 +16,10 @@ from ..model import entity_dir, entity_page
 from ..workers import die_with_parent
 from ._context import SiteContext, label, root_of
 from ._output import PageOutput
-from ._pages import Section, entity_view, system_graph
+from ._pages import VIEWS, Section, entity_view, system_graph, view_dir
 from ._urls import page_file
 from ._writer import SiteWriter, WriteStats
-from .graphs import Graph, neighbourhood, render_svgs
+from .graphs import Graph, legend_svg, neighbourhood, render_svgs
 
 __all__ = ["EntityPages"]
 
@@ -52,6 +52,10 @@ class EntityPages:
         for key in context.keys:
             if key in clean:
                 output.keep_page(entity_page(key))
+                for view in VIEWS:  # the entity's other views, where it has them
+                    path = page_file(view_dir(entity_dir(key), view))
+                    if (context.out / path).is_file():
+                        output.claim([path])  # kept, counted with its entity's page
         _context = context
         try:
             for batch in self._batches([k for k in context.keys if k not in clean]):
@@ -75,49 +79,64 @@ class EntityPages:
 
 
 def _render_batch(keys: list[str]) -> _Batch:
-    """Render the pages of ``keys`` (in a worker): views, graphs, then HTML."""
+    """Render the pages of ``keys`` (in a worker): views, graphs, then HTML: each entity's
+    overview (with its depth-1 card graph) and its other views (``VIEWS``)."""
     context = _context
     assert context is not None, "entity pages are rendered within EntityPages.render"
     model, settings = context.model, context.settings
     writer = SiteWriter(context.out, context.scratch, context.workspace.site_journal)
     views = {}
+    cards: dict[str, Graph] = {}
     graphs: dict[str, Graph] = {}
     extra_graphs: dict[str, Graph] = {}
     problems: list[str] = []
     for key in keys:
-        root = root_of(entity_dir(key))
         changed = context.changed[key]
         view = entity_view(model, key, settings, changed, label(changed))
-        graph, _ = neighbourhood(
-            model.relations,
-            model.labels,
-            key,
-            lambda target, root=root: root + entity_page(target),  # type: ignore[misc]
-            depth=settings.graph_depth,
-            max_fanout=settings.graph_max_fanout,
-            max_nodes=settings.graph_max_nodes,
-        )
         problems += [f"{key}: {p}" for p in view.problems]
         views[key] = view
-        graphs[key] = graph
+        # The card, as Backstage's: depth 1. The Dependencies view: the deeper neighbourhood.
+        for depth, into in ((1, cards), (settings.graph_depth, graphs)):
+            root = root_of(view_dir(entity_dir(key), "dependencies" if into is graphs else ""))
+            into[key], _ = neighbourhood(
+                model.relations,
+                model.labels,
+                key,
+                lambda target, root=root: root + entity_page(target),  # type: ignore[misc]
+                depth=depth,
+                max_fanout=settings.graph_max_fanout,
+                max_nodes=settings.graph_max_nodes,
+            )
         if view.kind == "System":
-            extra_graphs[key] = system_graph(model, key, root)
+            extra_graphs[key] = system_graph(model, key, root_of(entity_dir(key)))
     cache = context.workspace.cache_dir
+    card_svgs = render_svgs(cards, cache, workers=1) if cards else {}
     svgs = render_svgs(graphs, cache, workers=1) if graphs else {}
     system_svgs = render_svgs(extra_graphs, cache, workers=1) if extra_graphs else {}
     template = context.env.get_template("entity.html")
     for key, view in views.items():
+        view.card_graph = Markup(card_svgs[key]) if key in card_svgs else None
         view.graph = Markup(svgs[key]) if key in svgs else None
         view.graph_kinds = sorted({n.kind for n in graphs[key].nodes if n.kind})
+        view.legend = Markup(legend_svg(view.graph_kinds))
         if key in system_svgs:
             view.sections.insert(0, Section("System diagram", graph=Markup(system_svgs[key])))
-        html = template.render(
-            root=root_of(view.dir),
-            site_title=settings.title,
-            provenance=f"From {view.source_label}",
-            page_title=f"{view.label} ({view.kind})",
-            section="catalog",
-            e=view,
-        )
-        writer.write(page_file(view.dir), html)
+        pages = ["overview", "dependencies"]
+        if any(tab.name == "api" for tab in view.tabs):
+            pages.append("api")
+        for page in pages:
+            here = view_dir(view.dir, page)
+            tab = next(t for t in view.tabs if t.name == page)
+            html = template.render(
+                root=root_of(here),
+                site_title=settings.title,
+                provenance=f"From {view.source_label}",
+                page_title=view.label
+                if page == "overview"
+                else f"{tab.label} · {view.label} ({view.kind})",
+                section="catalog",
+                view_name=page,
+                e=view,
+            )
+            writer.write(page_file(here), html)
     return _Batch(writer.stats, len(views), problems)

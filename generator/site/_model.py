@@ -69,8 +69,7 @@ class SiteModel:
             key = f"{entity['kind']}:{meta['namespace']}/{meta['name']}".lower()
             model.entities[key] = entity
             model.relations[key] = [(r["type"], r["targetRef"]) for r in entity["relations"]]
-            title = meta.get("title")
-            model.labels[key] = (entity["kind"], title if isinstance(title, str) else meta["name"])
+            model.labels[key] = (entity["kind"], _title(entity))
         grouped: dict[str, list[Finding]] = defaultdict(list)
         for finding in catalog.findings:
             if finding.entity_ref in model.entities:
@@ -138,6 +137,19 @@ class SiteModel:
             default=str,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _title(entity: dict[str, Any]) -> str:
+    """How Backstage names an entity on its pages: a User's or Group's
+    ``spec.profile.displayName``, else ``metadata.title``, else its name."""
+    spec = entity.get("spec") or {}
+    profile = spec.get("profile") if isinstance(spec, dict) else None
+    if entity["kind"] in ("User", "Group") and isinstance(profile, dict):
+        display_name = profile.get("displayName")
+        if isinstance(display_name, str) and display_name.strip():
+            return display_name
+    title = entity["metadata"].get("title")
+    return title if isinstance(title, str) and title.strip() else entity["metadata"]["name"]
 
 
 def summary(description: str) -> str:

@@ -13,11 +13,21 @@ from ..model import FORWARD_RELATIONS, RELATION_TITLES, Finding, entity_dir, ent
 from ._context import label as time_label
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
+from ._ownership import MAX_AGGREGATED, aggregated_owned
 from ._safety import markdown_to_html, safe_url
 from ._templates import TemplateView, template_view
 from .graphs import Graph, GraphEdge, GraphNode
 
-__all__ = ["EntityView", "Section", "entity_view", "system_graph"]
+__all__ = ["VIEWS", "EntityView", "Section", "Tab", "entity_view", "system_graph", "view_dir"]
+
+# An entity's views besides its overview, each a page in a folder of the entity's own.
+VIEWS = ("dependencies", "api")
+
+
+def view_dir(entity_folder: str, view: str) -> str:
+    """The folder of one of an entity's views (``""`` or "overview": the entity's own)."""
+    return entity_folder if view in ("", "overview") else f"{entity_folder}{view}/"
+
 
 MAX_DEFINITION_CHARS = 200_000
 
@@ -27,6 +37,25 @@ class Section:
     title: str
     rows: list[EntityRow] = field(default_factory=list)
     graph: Markup | None = None
+
+
+@dataclass(frozen=True)
+class Tab:
+    """One of an entity's views, as Backstage's entity tabs: ``href`` is a site path."""
+
+    name: str  # "overview", "dependencies", "api", "docs"
+    label: str
+    href: str
+
+
+@dataclass
+class Ownership:
+    """Backstage's ownership card: what the owner owns itself, and with its child groups
+    and members (a Group) or its groups (a User)."""
+
+    direct: list[EntityRow]
+    aggregated: list[EntityRow]
+    aggregated_total: int
 
 
 @dataclass
@@ -68,6 +97,14 @@ class EntityView:
     graph_depth: int = 2
     problems: list[str] = field(default_factory=list)
     template: TemplateView | None = None
+    tabs: list[Tab] = field(default_factory=list)
+    api_sections: list[Section] = field(default_factory=list)
+    ownership: Ownership | None = None
+    card_graph: Markup | None = None
+    legend: Markup | None = None
+    # "My teams" in the catalog: the owners a reader adopts with the page's button (a
+    # User's page adopts the user and its groups, as Backstage's "Owned" filter does).
+    my_team_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -127,6 +164,16 @@ def entity_view(
             "spec": {**spec, "definition": "(shown under Definition)"},
         }
     commit = f" @ {source.commit[:12]}" if source.commit else ""
+    kind = entity["kind"]
+    api_sections = _api_sections(model, key)
+    docs_href = model.docs.get(key)
+    tabs = [Tab("overview", "Overview", entity_page(key))]
+    tabs.append(Tab("dependencies", "Dependencies", view_dir(here, "dependencies") + "index.html"))
+    if api_sections or isinstance(definition, str):
+        label = "Definition" if kind == "API" else "API"
+        tabs.append(Tab("api", label, view_dir(here, "api") + "index.html"))
+    if docs_href:
+        tabs.append(Tab("docs", "Docs", docs_href))
     return EntityView(
         key=key,
         dir=here,
@@ -168,7 +215,48 @@ def entity_view(
         docs_href=model.docs.get(key),
         docs_error=model.docs_errors.get(key),
         template=template_view(model, key) if entity["kind"] == "Template" else None,
+        tabs=tabs,
+        api_sections=api_sections,
+        ownership=_ownership(model, key) if kind in ("Group", "User") else None,
+        my_team_keys=[key, *model.related(key, "memberOf")] if kind in ("Group", "User") else [],
     )
+
+
+def _api_sections(model: SiteModel, key: str) -> list[Section]:
+    """The API view: what a component provides and consumes, who provides and consumes an
+    API, a system's APIs. Empty sections are left out: no tab for an entity without APIs."""
+
+    def rows(relation: str, prefix: str = "") -> list[EntityRow]:
+        return [
+            model.row(t)
+            for t in model.related(key, relation)
+            if t in model.entities and t.startswith(prefix)
+        ]
+
+    kind = model.entities[key]["kind"]
+    if kind == "API":
+        wanted = [("Provided by", rows("apiProvidedBy")), ("Consumed by", rows("apiConsumedBy"))]
+    elif kind == "System":
+        wanted = [("APIs", rows("hasPart", "api:"))]
+    else:
+        wanted = [("Provided APIs", rows("providesApi")), ("Consumed APIs", rows("consumesApi"))]
+    if kind != "API" and not any(found for _, found in wanted):
+        return []
+    return [Section(title, found) for title, found in wanted]
+
+
+def _ownership(model: SiteModel, key: str) -> Ownership:
+    direct = [model.row(t) for t in model.related(key, "ownerOf") if t in model.entities]
+    everything = aggregated_owned(model, key)
+    return Ownership(
+        direct=sorted(direct, key=_row_order),
+        aggregated=sorted((model.row(t) for t in everything), key=_row_order)[:MAX_AGGREGATED],
+        aggregated_total=len(everything),
+    )
+
+
+def _row_order(row: EntityRow) -> tuple[str, str, str]:
+    return (row.kind, row.label.lower(), row.key)
 
 
 def _text(value: object) -> str:
@@ -218,14 +306,6 @@ def _sections(model: SiteModel, key: str) -> list[Section]:
     elif kind == "Domain":
         sections.append(Section("Systems", rows("hasPart", "system:")))
         sections.append(Section("Subdomains", rows("hasPart", "domain:")))
-    if kind in ("Group", "User"):
-        owned = rows("ownerOf")
-        for owned_kind in sorted({row.kind for row in owned}):
-            sections.append(
-                Section(f"Owns: {owned_kind}", [r for r in owned if r.kind == owned_kind])
-            )
-        if not owned:
-            sections.append(Section("Owns", []))
     return sections
 
 

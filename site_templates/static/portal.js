@@ -68,17 +68,122 @@
     });
   }
 
+  // "My teams": owners a reader adopts on a Group's or User's page; the catalog's
+  // "Owned by my teams" shows what they own (Backstage's "Owned" filter), in this browser.
+  var TEAMS_KEY = "backlot.myteams";
+  function myTeams() {
+    try { var v = JSON.parse(localStorage.getItem(TEAMS_KEY) || "[]"); return Array.isArray(v) ? v : []; } catch (e) { return []; }
+  }
+  var teamButton = document.querySelector("[data-my-team]");
+  if (article && teamButton) {
+    var teamKey = article.getAttribute("data-entity");
+    var adopts = (teamButton.getAttribute("data-groups") || teamKey).split(" ").filter(Boolean);
+    var label = teamButton.textContent;
+    var syncTeam = function () {
+      var on = myTeams().indexOf(teamKey) >= 0;
+      teamButton.setAttribute("aria-pressed", on ? "true" : "false");
+      teamButton.textContent = (on ? "✓ " : "") + label;
+    };
+    teamButton.hidden = false;
+    syncTeam();
+    teamButton.addEventListener("click", function () {
+      var teams = myTeams().filter(function (k) { return adopts.indexOf(k) < 0; });
+      if (teamButton.getAttribute("aria-pressed") !== "true") teams = teams.concat(adopts);
+      try { localStorage.setItem(TEAMS_KEY, JSON.stringify(teams)); } catch (e) { /* private mode */ }
+      syncTeam();
+    });
+  }
+
+  // Sortable columns on every entity table drawn by the build.
+  function sortable(table, onSort) {
+    Array.prototype.forEach.call(table.querySelectorAll("thead th"), function (th, index) {
+      var button = el("button", th.textContent, { type: "button", "class": "sort" });
+      th.textContent = "";
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        var descending = th.getAttribute("aria-sort") === "ascending";
+        table.querySelectorAll("thead th").forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        onSort(index, descending);
+      });
+    });
+  }
+  function sortRowsInPlace(table) {
+    sortable(table, function (index, descending) {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = (a.cells[index] || {}).textContent || "", y = (b.cells[index] || {}).textContent || "";
+        var c = x.localeCompare(y, undefined, { numeric: true, sensitivity: "base" });
+        return descending ? -c : c;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  }
+
+  // Pan and zoom on a full-size graph: drag with a mouse or pen (touch scrolls natively),
+  // buttons to zoom, fit and go back to the actual size.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-graph-viewport]"), function (view) {
+    var svg = view.querySelector("svg");
+    if (!svg) return;
+    var natural = parseFloat(svg.getAttribute("width")) || svg.getBoundingClientRect().width;
+    var scale = 1;
+    function zoom(to) {
+      scale = Math.min(4, Math.max(0.1, to));
+      svg.setAttribute("width", String(Math.round(natural * scale)));
+    }
+    var tools = view.parentNode.querySelector("[data-graph-tools]");
+    if (tools) {
+      tools.hidden = false;
+      tools.addEventListener("click", function (e) {
+        var what = e.target.getAttribute && e.target.getAttribute("data-zoom");
+        if (what === "in") zoom(scale * 1.25);
+        else if (what === "out") zoom(scale / 1.25);
+        else if (what === "fit") zoom((view.clientWidth - 16) / natural);
+        else if (what === "reset") zoom(1);
+      });
+    }
+    var drag = null;
+    view.addEventListener("pointerdown", function (e) {
+      if (e.pointerType === "touch" || e.button !== 0 || e.target.closest("a")) return;
+      drag = { x: e.clientX, y: e.clientY, left: view.scrollLeft, top: view.scrollTop };
+      view.classList.add("dragging");
+      view.setPointerCapture(e.pointerId);
+    });
+    view.addEventListener("pointermove", function (e) {
+      if (!drag) return;
+      view.scrollLeft = drag.left - (e.clientX - drag.x);
+      view.scrollTop = drag.top - (e.clientY - drag.y);
+    });
+    function stop() { drag = null; view.classList.remove("dragging"); }
+    view.addEventListener("pointerup", stop);
+    view.addEventListener("pointercancel", stop);
+  });
+
   // The catalog filter: loads row shards on first use, filters and counts in the page.
+  // Its state lives in the URL (shareable, and the same after Back or a reload); a kind's
+  // own page filters within its kind, and choosing another kind goes to that kind's page,
+  // so the tabs and the select always agree.
   var form = document.querySelector("[data-catalog]");
+  Array.prototype.forEach.call(document.querySelectorAll("table.entities"), function (table) {
+    if (!form || !table.closest("[data-static-list]")) sortRowsInPlace(table);
+  });
   if (!form) return;
   form.hidden = false;
   var shards = parseInt(form.getAttribute("data-shards"), 10) || 0;
   var dataPath = root + "catalog/_data/";
   var staticList = document.querySelector("[data-static-list]");
+  var currentKind = staticList ? staticList.getAttribute("data-current-kind") || "" : "";
   var results = document.querySelector("[data-results]");
   var status = form.querySelector("[data-status]");
-  var rows = [], loaded = 0, loading = false, shown = 100;
+  var kindLinks = {};
+  Array.prototype.forEach.call(document.querySelectorAll("nav.kinds a[data-kind]"), function (a) {
+    kindLinks[a.getAttribute("data-kind")] = a.getAttribute("href");
+  });
+  var rows = [], loaded = 0, loading = false, shown = 100, descending = false;
   var FIELDS = { kind: 1, namespace: 2, type: 4, owner: 5, lifecycle: 6, system: 7 };
+  var SORTS = { name: 3, kind: 1, type: 4, owner: 5, lifecycle: 6, description: 9 };
+  var COLUMNS = ["name", "kind", "type", "owner", "lifecycle", "description"];
   window.backlotRows = function (index, data) {
     rows = rows.concat(data);
     loaded += 1;
@@ -100,16 +205,21 @@
     return v ? [v] : [];
   }
   function criteria() {
-    var c = { q: form.elements.q.value.trim().toLowerCase(), facets: {} };
+    var c = { q: form.elements.q.value.trim().toLowerCase(), facets: {}, show: form.elements.show.value };
     form.querySelectorAll("[data-facet]").forEach(function (s) {
       if (s.value) c.facets[s.getAttribute("data-facet")] = s.value;
     });
+    if (currentKind) c.facets.kind = currentKind;
+    if (c.show === "owned") c.keys = myTeams();
+    if (c.show === "starred") c.keys = starred().map(function (s) { return s.key; });
     return c;
   }
   function matches(row, c, skip) {
     for (var f in c.facets) {
       if (f !== skip && values(row, f).indexOf(c.facets[f]) < 0) return false;
     }
+    if (c.show === "owned" && c.keys.indexOf(row[12]) < 0) return false;
+    if (c.show === "starred" && c.keys.indexOf(row[13]) < 0) return false;
     if (c.q) {
       var hay = (row[3] + " " + row[10] + " " + row[9]).toLowerCase();
       if (hay.indexOf(c.q) < 0) return false;
@@ -133,58 +243,158 @@
     });
   }
   function sortKey(row, by) {
-    var k = by === "kind" ? row[1] : by === "owner" ? row[5] : by === "lifecycle" ? row[6] : "";
+    var k = by === "name" ? "" : row[SORTS[by] || 3] || "";
     return (k + "\u0000" + row[3]).toLowerCase();
   }
+  function active(c) {
+    return !!(c.q || c.show || Object.keys(c.facets).some(function (f) { return f !== "kind" || !currentKind; }) ||
+      form.elements.sort.value !== "name" || descending);
+  }
   function apply() {
-    if (loaded < shards) { load(); return; }
     var c = criteria();
+    if (!active(c)) { showStatic(); return; }
+    if (loaded < shards) { load(); return; }
     var by = form.elements.sort.value;
     var found = rows.filter(function (row) { return matches(row, c, null); });
-    found.sort(function (a, b) { var x = sortKey(a, by), y = sortKey(b, by); return x < y ? -1 : x > y ? 1 : 0; });
+    found.sort(function (a, b) { var x = sortKey(a, by), y = sortKey(b, by); var r = x < y ? -1 : x > y ? 1 : 0; return descending ? -r : r; });
     recount(c);
-    render(found);
+    render(found, c);
   }
-  function render(found) {
+  function showStatic() {
+    staticList.hidden = false;
+    results.hidden = true;
+    status.textContent = "";
+  }
+  function cell(text, href) {
+    var td = el("td");
+    if (href) td.appendChild(el("a", text, { href: root + href })); else td.textContent = text;
+    return td;
+  }
+  function render(found, c) {
     staticList.hidden = true;
     results.hidden = false;
     results.textContent = "";
-    status.textContent = found.length + " of " + rows.length + " entities match";
+    var scope = currentKind ? " " + currentKind + " entities" : " entities";
+    status.textContent = found.length + " of " + rows.filter(function (r) { return !currentKind || r[1] === currentKind; }).length + scope + " match";
+    if (c.show === "owned" && !c.keys.length) {
+      status.textContent = "No teams chosen yet: press “My team” on your group's page (or “This is me” on yours), then come back.";
+    }
     var wrap = el("div", null, { "class": "table-wrap" });
     var table = el("table", null, { "class": "entities" });
     var head = el("tr");
     ["Name", "Kind", "Type", "Owner", "Lifecycle", "Description"].forEach(function (h, i) {
-      head.appendChild(el("th", h, i === 5 ? { scope: "col", "class": "wide" } : { scope: "col" }));
+      var th = el("th", h, i === 5 ? { scope: "col", "class": "wide" } : { scope: "col" });
+      if (COLUMNS[i] === form.elements.sort.value) th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+      head.appendChild(th);
     });
     var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
     var body = el("tbody");
     found.slice(0, shown).forEach(function (row) {
       var tr = el("tr");
-      var name = el("td");
-      name.appendChild(el("a", row[3], { href: root + row[0] }));
-      tr.appendChild(name);
-      [row[1], row[4], row[5], row[6]].forEach(function (v) { tr.appendChild(el("td", v)); });
-      tr.appendChild(el("td", row[9], { "class": "wide" }));
+      tr.appendChild(cell(row[3], row[0]));
+      tr.appendChild(cell(row[1]));
+      tr.appendChild(cell(row[4]));
+      tr.appendChild(cell(row[5], row[11]));
+      tr.appendChild(cell(row[6]));
+      var description = cell(row[9]);
+      description.className = "wide";
+      tr.appendChild(description);
       body.appendChild(tr);
     });
     table.appendChild(body); wrap.appendChild(table); results.appendChild(wrap);
+    sortable(table, sortBy);
+    table.querySelectorAll("thead th").forEach(function (th, i) {
+      if (COLUMNS[i] === form.elements.sort.value) th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+    });
     if (found.length > shown) {
       var more = el("button", "Show more (" + (found.length - shown) + " left)", { type: "button", "class": "more" });
-      more.addEventListener("click", function () { shown += 100; render(found); });
+      more.addEventListener("click", function () { shown += 100; render(found, c); });
       results.appendChild(more);
     }
   }
+  function sortBy(index, desc) {
+    form.elements.sort.value = COLUMNS[index];
+    descending = desc;
+    update();
+  }
+  Array.prototype.forEach.call(staticList.querySelectorAll("table.entities"), function (table) {
+    sortable(table, sortBy);
+  });
+
+  // The URL: ?q=…&owner=…&sort=…&dir=desc; the kind is the page's own.
+  function query() {
+    var params = new URLSearchParams();
+    if (form.elements.q.value.trim()) params.set("q", form.elements.q.value.trim());
+    form.querySelectorAll("[data-facet]").forEach(function (s) {
+      if (s.value && s.getAttribute("data-facet") !== "kind") params.set(s.getAttribute("data-facet"), s.value);
+    });
+    if (form.elements.show.value) params.set("show", form.elements.show.value);
+    if (form.elements.sort.value !== "name") params.set("sort", form.elements.sort.value);
+    if (descending) params.set("dir", "desc");
+    var text = params.toString();
+    return text ? "?" + text : "";
+  }
+  function choose(select, value) {
+    var found = Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+    select.value = found ? value : "";
+  }
+  function fromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    var kind = params.get("kind");
+    if (kind !== null && kind !== currentKind && kindLinks[kind] !== undefined) {
+      params.delete("kind");
+      var rest = params.toString();
+      window.location.replace(kindLinks[kind] + (rest ? "?" + rest : "") + window.location.hash);
+      return false;
+    }
+    form.elements.q.value = params.get("q") || "";
+    form.querySelectorAll("[data-facet]").forEach(function (s) {
+      choose(s, s.getAttribute("data-facet") === "kind" ? currentKind : params.get(s.getAttribute("data-facet")) || "");
+    });
+    choose(form.elements.show, params.get("show") || "");
+    choose(form.elements.sort, params.get("sort") || "name");
+    descending = params.get("dir") === "desc";
+    return true;
+  }
+  function syncLinks() {
+    var rest = query();
+    Object.keys(kindLinks).forEach(function (kind) {
+      var a = document.querySelector('nav.kinds a[data-kind="' + (window.CSS && CSS.escape ? CSS.escape(kind) : kind) + '"]');
+      if (a) a.setAttribute("href", kindLinks[kind] + rest);
+    });
+  }
   // "change" also fires when the search box loses focus (say, on a click on a result):
   // re-rendering then would swallow the click, so only a new query re-renders.
-  var last = null;
+  var last = null, leaving = false;
   function update() {
-    var now = JSON.stringify([criteria(), form.elements.sort.value]);
-    if (now === last && loaded === shards) return;
+    var kindSelect = form.querySelector('[data-facet="kind"]');
+    if (leaving) return;
+    if (kindSelect && kindSelect.value !== currentKind && kindLinks[kindSelect.value] !== undefined) {
+      leaving = true;  // "input" and "change" both fire for one choice: go once
+      window.location.assign(kindLinks[kindSelect.value] + query());
+      return;
+    }
+    var now = JSON.stringify([criteria(), form.elements.sort.value, descending]);
+    if (now === last && (loaded === shards || !active(criteria()))) return;
     last = now;
     shown = 100;
+    var url = window.location.pathname + query() + window.location.hash;
+    try { window.history.replaceState(null, "", url); } catch (e) { /* file:// in some browsers */ }
+    syncLinks();
     apply();
+  }
+  function restore() {
+    if (!fromUrl()) return;
+    last = null;
+    syncLinks();
+    update();
   }
   form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
   form.addEventListener("input", update);
   form.addEventListener("change", update);
+  window.addEventListener("popstate", restore);
+  // Back and Forward may show this page from the browser's cache, with the form as it was
+  // left; the URL says what it shows.
+  window.addEventListener("pageshow", function (e) { if (e.persisted) { leaving = false; restore(); } });
+  restore();
 })();

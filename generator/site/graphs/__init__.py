@@ -22,7 +22,17 @@ on light and dark pages: kind-coloured pastel fills with dark text inside the bo
 """
 
 from ._layout import render_svg, render_svgs
-from ._model import Collapsed, Graph, GraphEdge, GraphNode, kind_class, legend
+from ._legend import legend_svg
+from ._model import (
+    Collapsed,
+    Graph,
+    GraphEdge,
+    GraphNode,
+    kind_class,
+    kind_style,
+    legend,
+    with_subtitles,
+)
 from ._select import neighbourhood
 
 __all__ = [
@@ -31,8 +41,11 @@ __all__ = [
     "GraphEdge",
     "GraphNode",
     "kind_class",
+    "kind_style",
     "legend",
+    "legend_svg",
     "neighbourhood",
     "render_svg",
     "render_svgs",
+    "with_subtitles",
 ]

@@ -14,25 +14,11 @@ from pathlib import Path
 import pygraphviz  # type: ignore[import-untyped]
 
 from ...files import write_atomic
-from ._model import MAX_LABEL, Graph, clean_text, display, ordered
+from ._model import MAX_LABEL, Graph, clean_text, display, kind_style, ordered
 from ._svg import finish
 
 __all__ = ["render_svg", "render_svgs"]
 
-# Fill colours per kind (Backstage spells kinds this way; classes use the lowercase form).
-# Pastels with dark text inside the box read the same on light and dark pages.
-_KIND_FILL: dict[str, str] = {
-    "component": "#a9d2ff",
-    "api": "#b7ecc0",
-    "resource": "#ffd7a8",
-    "system": "#d9c8ff",
-    "domain": "#ffc6e0",
-    "group": "#fff0a0",
-    "user": "#c4eeee",
-    "location": "#dcdcdc",
-    "template": "#f7c8c0",
-}
-_OTHER_FILL = "#e4e4e4"
 _INK = "#1a1a1a"  # text and outline on a filled node
 
 
@@ -106,18 +92,27 @@ def _dot(graph: Graph) -> str:
         # Polyline edges: a quarter faster to lay out than splines, and as readable here.
         'graph [rankdir=LR, bgcolor="transparent", pad=0.1, nodesep=0.2, ranksep=0.45, '
         'splines=polyline, fontname="Helvetica"];',
-        'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11, '
-        f'height=0.3, margin="0.12,0.05", color="{_INK}", fontcolor="{_INK}"];',
-        'edge [fontname="Helvetica", fontsize=8, arrowsize=0.6, color="black", fontcolor="black"];',
+        # Text sizes are CSS pixels when the drawing is shown at its natural size: 14 px
+        # names and 11 px relation labels stay readable (the page never scales a card up).
+        'node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=14, '
+        f'height=0.36, margin="0.14,0.06", color="{_INK}", fontcolor="{_INK}"];',
+        'edge [fontname="Helvetica", fontsize=11, arrowsize=0.7, color="black", '
+        'fontcolor="black"];',
     ]
     for i, node in enumerate(nodes):
-        attrs = {"id": f"n{i}", "label": _dot_label(display(node)[0])}
+        text = display(node)[0]
+        if node.subtitle:
+            text += "\n" + clean_text(node.subtitle, MAX_LABEL)[0]
+        attrs = {"id": f"n{i}", "label": _dot_label(text)}
         if node.collapsed:
             attrs.update(style="rounded,dotted", color="black", fontcolor="black")
         elif node.missing:
             attrs.update(style="rounded,dashed", color="black", fontcolor="black")
         else:
-            attrs["fillcolor"] = _KIND_FILL.get(node.kind.lower(), _OTHER_FILL)
+            fill, shape = kind_style(node.kind)
+            attrs.update(fillcolor=fill, shape=shape)
+            if shape != "box":
+                attrs["style"] = "filled"
         if node.focus:  # a thick outline in the page's text colour: visible light or dark
             attrs.update(penwidth="2.5", color="black")
         lines.append(f"n{i} [{_dot_attrs(attrs)}];")
@@ -136,7 +131,9 @@ def _dot_attrs(attrs: Mapping[str, str]) -> str:
 
 def _dot_quote(value: str) -> str:
     """A quoted DOT string. Quoted strings are never HTML labels, whatever they contain."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+    # A label's line break (cleaned labels hold no newline of their own): DOT's centred \n.
+    return '"' + quoted.replace("\n", "\\n") + '"'
 
 
 def _dot_label(text: str) -> str:

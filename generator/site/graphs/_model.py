@@ -7,9 +7,10 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = [
+    "KIND_STYLE",
     "MAX_LABEL",
     "MAX_TITLE",
     "MORE_PREFIX",
@@ -22,13 +23,15 @@ __all__ = [
     "clean_text",
     "display",
     "kind_class",
+    "kind_style",
     "legend",
     "natural",
     "ordered",
+    "with_subtitles",
 ]
 
 # Bump when the drawing changes, so cached SVGs of the old style are not reused.
-RENDER_VERSION = "4"
+RENDER_VERSION = "5"
 
 MORE_PREFIX = "+"  # collapsed-node keys start with it; no entity ref can
 MAX_LABEL = 40
@@ -44,6 +47,7 @@ class GraphNode:
     focus: bool = False
     missing: bool = False  # referenced but not in the catalog: drawn dashed
     collapsed: int = 0  # >0: stands for this many collapsed neighbours ("+N more")
+    subtitle: str = ""  # a second line telling apart nodes whose labels repeat
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,10 @@ class Graph:
         nodes, edges = ordered(self)
         content = [
             RENDER_VERSION,
-            [[n.key, n.kind, n.label, n.href, n.focus, n.missing, n.collapsed] for n in nodes],
+            [
+                [n.key, n.kind, n.label, n.href, n.focus, n.missing, n.collapsed, n.subtitle]
+                for n in nodes
+            ],
             [[e.source, e.target, e.label] for e in edges],
         ]
         text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
@@ -89,6 +96,57 @@ def legend(graph: Graph) -> tuple[tuple[str, str], ...]:
     """(kind, CSS class) for every kind drawn in ``graph``, sorted: the page draws the legend."""
     kinds = {node.kind for node in graph.nodes if node.kind and not node.collapsed}
     return tuple((kind, kind_class(kind)) for kind in sorted(kinds, key=str.lower))
+
+
+# The one palette: node fills and the legend's swatches are both drawn from it. Pastels with
+# dark text inside the box read the same on light and dark pages. Shapes tell kinds apart
+# where colour cannot (colour blindness, print).
+KIND_STYLE: dict[str, tuple[str, str]] = {
+    "component": ("#a9d2ff", "box"),
+    "api": ("#b7ecc0", "ellipse"),
+    "resource": ("#ffd7a8", "cylinder"),
+    "system": ("#d9c8ff", "box3d"),
+    "domain": ("#ffc6e0", "hexagon"),
+    "group": ("#fff0a0", "folder"),
+    "user": ("#c4eeee", "octagon"),
+    "location": ("#dcdcdc", "note"),
+    "template": ("#f7c8c0", "component"),
+}
+OTHER_STYLE = ("#e4e4e4", "box")
+
+
+def kind_style(kind: str) -> tuple[str, str]:
+    """(fill colour, Graphviz shape) of a kind's nodes."""
+    return KIND_STYLE.get(kind.lower(), OTHER_STYLE)
+
+
+def with_subtitles(nodes: tuple[GraphNode, ...]) -> tuple[GraphNode, ...]:
+    """Nodes whose labels repeat get a second line: the kind when that tells them apart
+    (the System "Fulfilment" and the Group "Fulfilment"), else the short reference."""
+    seen: dict[str, list[GraphNode]] = {}
+    for node in nodes:
+        if not node.collapsed:
+            seen.setdefault(display(node)[0].casefold(), []).append(node)
+    subtitles: dict[str, str] = {}
+    for same in seen.values():
+        if len(same) < 2:
+            continue
+        kinds = [n.kind or n.key.partition(":")[0] for n in same]
+        for node, kind in zip(same, kinds, strict=True):
+            if kinds.count(kind) == 1:
+                subtitles[node.key] = kind.capitalize() if kind.islower() else kind
+            else:
+                subtitles[node.key] = _short_ref(node.key)
+    return tuple(
+        replace(node, subtitle=subtitles[node.key]) if node.key in subtitles else node
+        for node in nodes
+    )
+
+
+def _short_ref(key: str) -> str:
+    kind, _, rest = key.partition(":")
+    namespace, _, name = rest.partition("/")
+    return f"{kind}:{name}" if namespace == "default" else key
 
 
 def ordered(graph: Graph) -> tuple[list[GraphNode], list[GraphEdge]]:

@@ -9,9 +9,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ...model import FORWARD_RELATIONS, forward_of
-from ._model import MORE_PREFIX, Collapsed, Graph, GraphEdge, GraphNode, natural
+from ._model import (
+    MORE_PREFIX,
+    Collapsed,
+    Graph,
+    GraphEdge,
+    GraphNode,
+    natural,
+    with_subtitles,
+)
 
-__all__ = ["neighbourhood"]
+__all__ = ["FOCUS_ONLY", "neighbourhood"]
+
+# Ownership is drawn for the focus only: the owner of every neighbour, and its edges
+# looping round the drawing to the one team that owns half of it, are what made a service's
+# depth-2 graph a hairball. Each neighbour's own page shows its owner.
+FOCUS_ONLY = frozenset({"ownedBy", "ownerOf"})
 
 
 def neighbourhood(
@@ -60,6 +73,8 @@ def neighbourhood(
         claimed: set[str] = set()
         for via in frontier:
             for relation, targets in _groups(relations.get(via, ())):
+                if via != focus and relation in FOCUS_ONLY:
+                    continue
                 fresh = [
                     t for t in targets if t not in shown and t not in hidden and t not in claimed
                 ]
@@ -98,17 +113,21 @@ def neighbourhood(
             break
 
     # Relations between two entities of the outer ring are left out: they are what turns
-    # a depth-2 neighbourhood into a hairball, and what makes its layout slow.
+    # a depth-2 neighbourhood into a hairball, and what makes its layout slow (at depth 1,
+    # the card shows the focus's own relations, as Backstage's does).
     edges: dict[GraphEdge, None] = {}
     for key, node in shown.items():
         if node.missing:
             continue
         for relation, target in relations.get(key, ()):
-            if target in shown and not (depth > 1 and level[key] == level[target] == depth):
-                edges[_edge(key, relation, target)] = None
+            if target not in shown or level[key] == level[target] == depth:
+                continue
+            if relation in FOCUS_ONLY and focus not in (key, target):
+                continue
+            edges[_edge(key, relation, target)] = None
     for edge in more_edges:
         edges[edge] = None
-    graph = Graph(tuple(shown.values()) + tuple(more_nodes), tuple(edges))
+    graph = Graph(with_subtitles(tuple(shown.values()) + tuple(more_nodes)), tuple(edges))
     return graph, collapsed
 
 

@@ -176,9 +176,12 @@ def _finish_node(group: ET.Element, node: GraphNode) -> None:
         classes.append("focus")
     group.set("class", " ".join(classes))
     label, tooltip = display(node)
-    for text in group.iter(f"{svg}text"):
-        text.text = label
-        label = ""  # one line per label: any further <text> would be Graphviz's, emptied
+    lines = [label, clean_text(node.subtitle, MAX_LABEL)[0]] if node.subtitle else [label]
+    for number, text in enumerate(group.iter(f"{svg}text")):
+        # Graphviz drew one <text> per line of our label; any further one is emptied.
+        text.text = lines[number] if number < len(lines) else ""
+        if number == 1:
+            text.set("class", "sub")
     title = ET.Element(f"{svg}title")
     title.text = tooltip
     if node.href is not None and _safe_href(node.href):
