@@ -32,12 +32,19 @@ from typing import Any
 from .. import __version__
 from ..config import DocsSettings
 from ..csp import content_security_policy
-from ..model import DocsProblem, SiteStatus, portal_link_from_docs, repository_identity
+from ..model import (
+    DocsProblem,
+    SiteStatus,
+    docs_site_dir,
+    portal_link_from_docs,
+    repository_identity,
+)
 from ..sources import Repository, RepositoryError
 from ..workers import Failure, JobLimits, run_isolated
 from ..workspace import Workspace
 from . import _contain as contain
 from . import _speedups as speedups
+from ._links import FoundLink, broken_link_warnings, parse_link_message, validation_settings
 from ._mkdocs_config import MAX_CONFIG_BYTES, DocsConfigError, check_links, read_mkdocs_config
 from ._sources import DocsSource
 from ._tree import DocsTreeError, TreeLimits, hash_repository_files, walk_docs_tree
@@ -89,7 +96,8 @@ class _Job:
     source: DocsSource
     out: Path
     scratch: Path
-    homepage: str
+    homepage: str  # the entity's page, from the site's root ("": docs without a portal)
+    site_title: str  # the portal's title, for the docs' header
     allowed_plugins: tuple[str, ...]
     allowed_hosts: tuple[str, ...]
     tree_limits: TreeLimits
@@ -100,7 +108,7 @@ class _Job:
 
 def overrides_dir() -> Path:
     """Backlot's Material overrides: the page's Content-Security-Policy, the theme's inline
-    scripts as files, the header's link back to the portal."""
+    scripts as files, the portal's header, navigation and footer."""
     return Path(__file__).resolve().parent / "theme"
 
 
@@ -125,6 +133,7 @@ def build_docs(
     settings: DocsSettings | None = None,
     allowed_hosts: tuple[str, ...] = (),
     link_back: Callable[[str], str] | None = portal_link_from_docs,
+    site_title: str = "Backlot",
     progress: Callable[[SiteOutcome], None] | None = None,
     scratch: Path | None = None,
     publisher: str | None = None,
@@ -133,7 +142,10 @@ def build_docs(
     """Build ``sources`` into ``out/<namespace>/<kind>/<name>/``.
 
     ``link_back``: from a storage path to the entity's page, relative to the docs site's
-    root, for the header's link back to the portal (None: docs without a portal).
+    root. With it the sites are the portal's own (under ``docs/`` of the portal): they
+    carry its header, sections and footer (``site_title`` names it), follow the system's
+    light or dark mode, and their links name ``index.html`` so that they work from disk.
+    None: docs for Backstage's reader (external mode), in MkDocs' and Material's own form.
     ``scratch``: where sites are built before they are swapped in (default: the
     workspace's, on the same file system as ``out``). ``publisher``: the
     repository publishing the sites, for their metadata (default: each site's own).
@@ -153,6 +165,7 @@ def build_docs(
             out=out,
             scratch=scratch,
             homepage=link_back(source.storage_path) if link_back is not None else "",
+            site_title=site_title if link_back is not None else "",
             allowed_plugins=settings.allowed_plugins,
             allowed_hosts=allowed_hosts,
             tree_limits=tree_limits,
@@ -244,16 +257,22 @@ def _prepare_worker() -> None:
 
 
 class _Collect(logging.Handler):
-    """MkDocs' own warnings (a link to a missing page, say), as the site's warnings."""
+    """MkDocs' own warnings, as the site's warnings; the links its validation could not
+    resolve apart (they become docs/broken-link, with their page and line)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[DocsProblem] = []
+        self.links: list[FoundLink] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith(("Error reading page", "Error building page")):
             return  # the builder reports those itself, as docs/page-failed
+        link = parse_link_message(message)
+        if link is not None:
+            self.links.append(link)
+            return
         self.messages.append(DocsProblem(rule="docs/mkdocs", message=message[:500]))
 
 
@@ -340,6 +359,7 @@ def _check_and_build(job: _Job, started: float) -> SiteOutcome:
             source.site_name,
             source.description,
             job.homepage,
+            job.site_title,
             ",".join(job.allowed_plugins),
             ",".join(job.allowed_hosts),
         ],
@@ -366,7 +386,7 @@ def _check_and_build(job: _Job, started: float) -> SiteOutcome:
     )
     for relpath, why in tree.refused:
         containment.warn("docs/unreadable", f"left out: {why}", relpath)
-    warnings = _mkdocs_build(job, safe.values, config_path, containment)
+    warnings = _mkdocs_build(job, safe.values, config_path, config_text, containment)
     if containment.pages and len(containment.failed_pages) >= containment.pages:
         first = containment.failed_pages[0]
         raise DocsConfigError(
@@ -397,11 +417,46 @@ def _digest(tree_digest: str, repository: Repository, snippets: Sequence[str]) -
     return hashlib.sha256(f"{tree_digest}\n{snippet_digest}".encode()).hexdigest()
 
 
+def _portal_frame(job: _Job) -> dict[str, str]:
+    """What the docs' header and footer print of the portal around them (``extra.backlot_portal``,
+    a name no repository's setting reaches): links relative to the site's root, texts
+    HTML-escaped (the theme prints them as they are)."""
+    storage_path = job.source.storage_path
+    return {
+        "root": "../" * docs_site_dir(storage_path).count("/"),
+        "title": html.escape(job.site_title),
+        "entity": job.homepage,
+        "entity_name": html.escape(job.source.site_name),
+    }
+
+
+# Material's two schemes, switched by the system's setting as the portal's stylesheet is:
+# its indigo header on white, and the same header on slate.
+PORTAL_PALETTE = [
+    {
+        "media": "(prefers-color-scheme: light)",
+        "scheme": "default",
+        "primary": "indigo",
+        "accent": "indigo",
+    },
+    {
+        "media": "(prefers-color-scheme: dark)",
+        "scheme": "slate",
+        "primary": "indigo",
+        "accent": "indigo",
+    },
+]
+
+
 def _mkdocs_build(
-    job: _Job, values: dict[str, Any], config_path: str | None, containment: contain.Containment
+    job: _Job,
+    values: dict[str, Any],
+    config_path: str | None,
+    config_text: str | None,
+    containment: contain.Containment,
 ) -> list[DocsProblem]:
     """Build into a scratch folder, write the metadata, swap the folder into place; the
-    warnings of the build (the builder's, MkDocs')."""
+    warnings of the build (the builder's, MkDocs', the broken links)."""
     from mkdocs.commands.build import build
     from mkdocs.config.defaults import MkDocsConfig
 
@@ -415,14 +470,13 @@ def _mkdocs_build(
         values = dict(values)
         values["site_dir"] = str(scratch / "site")
         values["theme"] = {**values["theme"], "custom_dir": str(overrides_dir())}
+        values["validation"] = validation_settings(values.get("validation"))
         extra = dict(values.get("extra") or {})
         extra["backlot_csp"] = content_security_policy(job.allowed_hosts)
         extra["backlot_hosts"] = list(job.allowed_hosts)
         if job.homepage:
-            extra["homepage"] = job.homepage
-            extra["backlot_portal"] = job.homepage
-        if job.homepage or extra.get("alternate"):
-            extra["alternate"] = extra.get("alternate") or True
+            extra["backlot_portal"] = _portal_frame(job)
+            values["theme"]["palette"] = PORTAL_PALETTE
         values["extra"] = extra
         folder = repository.resolve(source.folder or ".")
         config = MkDocsConfig(config_file_path=str(folder / Path(config_path or "mkdocs.yml").name))
@@ -440,9 +494,16 @@ def _mkdocs_build(
         finally:
             config.plugins.on_shutdown()
         site = scratch / "site"
+        links = broken_link_warnings(
+            collect.links,
+            sources={f.relpath: f.real for f in containment.tree.files},
+            site_dir=site,
+            config_path=config_path,
+            config_text=config_text,
+        )
         _write_metadata(site, values, job, containment)
         _swap(site, job.out / source.storage_path, scratch)
-        return [*containment.warnings, *collect.messages]
+        return [*containment.warnings, *collect.messages, *links]
     finally:
         logger.removeHandler(collect)
         shutil.rmtree(scratch, ignore_errors=True)

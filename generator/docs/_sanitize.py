@@ -26,6 +26,7 @@ from mkdocs.plugins import BasePlugin
 
 from ..model import outside_origin
 from ._contain import warn
+from ._links import index_links
 from ._theme_settings import icon_exists, icon_file
 
 __all__ = ["SanitizePlugin", "clean_docs_html", "icons_stylesheet"]
@@ -163,12 +164,23 @@ class SanitizePlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
         return context
 
     def on_template_context(self, context: Any, template_name: str, config: Any) -> Any:
-        # MkDocs links the 404 page's assets from the server's root ("/assets/…"), which
-        # under /docs/<namespace>/<kind>/<name>/ is another site; from the site's root
-        # folder, where the page is, relative links find its own.
+        # MkDocs links the 404 page's assets and pages from the server's root ("/assets/…",
+        # "/"), which below a prefix, or under /docs/<namespace>/<kind>/<name>/, is another
+        # site or nothing; relative to the page's own place (the site's root folder) every
+        # link finds its own, at any prefix and from disk.
         if template_name == "404.html":
             context["base_url"] = "."
         return context
+
+    def on_post_page(self, output: str, page: Any, config: Any, **kwargs: Any) -> str:
+        return _portal_links(output, config)
+
+    def on_post_template(self, output_content: str, template_name: str, config: Any) -> str:
+        return (
+            _portal_links(output_content, config)
+            if template_name == "404.html"
+            else (output_content)
+        )
 
     def on_post_build(self, config: Any, **kwargs: Any) -> None:
         css = icons_stylesheet(config.theme.get("icon") or {})
@@ -176,6 +188,13 @@ class SanitizePlugin(BasePlugin):  # type: ignore[type-arg,no-untyped-call]
             target = Path(config.site_dir) / "assets" / "backlot" / "icons.css"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(css, "utf-8")
+
+
+def _portal_links(html: str, config: Any) -> str:
+    """In the portal's own docs (the builder set ``extra.backlot_portal``), links that name
+    a folder name its ``index.html``, so that they lead to a page from ``file://`` too;
+    docs for Backstage's reader keep MkDocs' folder links (see ``_links``)."""
+    return index_links(html) if config.extra.get("backlot_portal") else html
 
 
 def icons_stylesheet(icons: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ def run_docs_stage(
     settings: DocsSettings | None = None,
     allowed_hosts: tuple[str, ...] = (),
     link_back: Callable[[str], str] | None = portal_link_from_docs,
+    site_title: str = "Backlot",
     publisher: str | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
     urls: UrlOpener | None = None,
@@ -33,7 +34,12 @@ def run_docs_stage(
     """Build every entity's docs into ``out``; remove sites of entities that no longer have
     docs; write and return the report the site stage reads. ``urls`` opens techdocs-ref
     ``url:`` values into other repositories, and has the repositories the catalog stage
-    reached through Location URLs."""
+    reached through Location URLs.
+
+    ``link_back`` (an entity's page from its docs site's root) makes the sites the portal's
+    own: its header and sections (``site_title`` names it), its footer, links that work from
+    disk. None builds them for Backstage's reader (external mode: ``backlot docs publish``),
+    in MkDocs' own form."""
     known = {r.name: r for r in (*(urls.repositories() if urls else ()), *repositories)}
     sources, problems = find_docs_sources(catalog, known, urls)
     result = build_docs(
@@ -43,6 +49,7 @@ def run_docs_stage(
         settings=settings,
         allowed_hosts=allowed_hosts,
         link_back=link_back,
+        site_title=site_title,
         publisher=publisher,
         progress=progress,
     )

@@ -27,18 +27,18 @@ class _Model(BaseModel):
 
 class DocsProblem(_Model):
     """One finding with a stable rule id (``docs/config-refused``, ``docs/static-refused``…);
-    ``file`` is the path within the docs folder or repository it is about, when there is one."""
+    ``file`` is the path within the docs folder or repository it is about, when there is one;
+    ``line`` its line (1-based) when known; ``target`` what a link named (docs/broken-link)."""
 
     rule: str
     message: str
     file: str | None = None
+    line: int | None = None
+    target: str | None = None
 
     def format_text(self) -> str:
-        return (
-            f"{self.file}: {self.rule}: {self.message}"
-            if self.file
-            else (f"{self.rule}: {self.message}")
-        )
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file
+        return f"{where}: {self.rule}: {self.message}" if where else f"{self.rule}: {self.message}"
 
 
 class SiteReport(_Model):
