@@ -8,9 +8,8 @@ import hashlib
 import json
 import os
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -37,14 +36,12 @@ from .csp import content_security_policy
 from .deploy import EdgeAuthConfig, write_edge_auth_bundle
 from .docs import published_sites, run_docs_stage
 from .errors import BacklotError
-from .health import TECHDOCS_REF, catalog_health
+from .health import catalog_health
 from .model import (
     DOCS_PREFIX,
     CatalogFile,
-    DocsProblem,
     DocsReport,
     EntitySource,
-    Finding,
     descriptor_json_schema,
     portal_link_from_docs,
     repository_identity,
@@ -62,8 +59,7 @@ from .publish import (
 from .serve import serve_folder
 from .site import DocsSite, SiteResult, build_site
 from .sources import OpenedSources, open_repositories, repositories_to_validate
-from .text import counted
-from .workspace import Workspace, WorkspaceBusy, source_set_key
+from .workspace import Workspace, WorkspaceBusy
 
 __all__ = ["main"]
 
@@ -76,29 +72,17 @@ def _examples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "examples"
 
 
-class _InputProblem(click.ClickException):
-    """What the user gave cannot be what they meant (a path with nothing in it, a port in
-    use): exit code 2, as for a wrong option, so that a CI step fails loudly."""
-
-    exit_code = 2
-
-
 def _load_settings(
-    config_path: Path | None,
-    path: Path | None,
-    cache_dir: Path | None = None,
-    *,
-    command: str | None = None,
+    config_path: Path | None, path: Path | None, cache_dir: Path | None = None
 ) -> BacklotConfig:
-    """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources.
-    Without PATH or sources, the bundled example organisation: ``command`` (one that reads
-    the sources) says so on stderr, as a build of the example inside one's own folder
-    would otherwise look like a build of that folder."""
-    config_file = config_path
-    if config_file is None and Path(CONFIG_FILE).is_file():
-        config_file = Path(CONFIG_FILE)
+    """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources."""
     try:
-        config = load_config(config_file) if config_file is not None else BacklotConfig()
+        if config_path is not None:
+            config = load_config(config_path)
+        elif Path(CONFIG_FILE).is_file():
+            config = load_config(Path(CONFIG_FILE))
+        else:
+            config = BacklotConfig()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if cache_dir is not None:
@@ -108,17 +92,6 @@ def _load_settings(
         config = config.model_copy(
             update={"catalog": config.catalog.model_copy(update={"sources": (source,)})}
         )
-        if path is None and command is not None:
-            why = (
-                f"{config_file} names no sources"
-                if config_file is not None
-                else f"no PATH given and no {CONFIG_FILE} here"
-            )
-            click.echo(
-                f"note: {why}: using the bundled example organisation ({source.path}). "
-                f"Give a folder to use your own: backlot {command} PATH",
-                err=True,
-            )
     return config
 
 
@@ -139,32 +112,21 @@ def _sources(config: BacklotConfig) -> Iterator[OpenedSources]:
     for report in opened.reports:
         click.echo(report.summary())
     try:
-        if not any(r.descriptors for r in opened.repositories):
-            raise _InputProblem(_nothing_found(config))
         yield opened
     finally:
         opened.close()
 
 
-def _nothing_found(config: BacklotConfig) -> str:
-    """Which places were searched for which names: a mistyped path in a pull-request
-    check must fail, and say what it looked for."""
-    searched = []
-    for source in config.catalog.sources:
-        names = " or ".join(getattr(source, "descriptors", ()))
-        if isinstance(source, LocalSource):
-            searched.append(f"{source.path.resolve()} and each folder in it, for {names}")
-        elif source.type == "github":
-            searched.append(f"the repositories of GitHub organisation {source.org}, for {names}")
-        elif source.type == "git":
-            searched.append(f"{counted(len(source.repositories), 'git repository')}, for {names}")
-        else:
-            searched.append(" ".join(getattr(source, "urls", ())))
-    return (
-        "no descriptors found: searched "
-        + "; ".join(searched)
-        + ". Check the path, or the file names (descriptors: in backlot.yaml)"
-    )
+def _ci_progress() -> Callable[[str], None]:
+    """Without a terminal (CI), a line every few seconds, not one per step."""
+    last = [time.monotonic()]
+
+    def say(what: str) -> None:
+        if time.monotonic() - last[0] >= 5:
+            last[0] = time.monotonic()
+            click.echo(f"  … {what}", err=True)
+
+    return say
 
 
 @contextmanager
