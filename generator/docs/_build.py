@@ -431,8 +431,17 @@ def _portal_frame(job: _Job) -> dict[str, str]:
 
 
 # Material's two schemes, switched by the system's setting as the portal's stylesheet is:
-# its indigo header on white, and the same header on slate.
+# its indigo header on white, and the same header on slate. The first entry is Material's
+# "system preference" selector: with it Material's script picks one of the two by the
+# media query whenever the setting changes; with the two alone it keeps re-applying the
+# scheme it chose (and stored) first. There is no toggle, as the portal has none.
 PORTAL_PALETTE = [
+    {
+        "media": "(prefers-color-scheme)",
+        "scheme": "default",
+        "primary": "indigo",
+        "accent": "indigo",
+    },
     {
         "media": "(prefers-color-scheme: light)",
         "scheme": "default",

@@ -248,7 +248,8 @@ def broken_link_warnings(
     config_path: str | None,
     config_text: str | None,
 ) -> list[DocsProblem]:
-    """``docs/broken-link`` warnings for what MkDocs logged, each once, with the line.
+    """``docs/broken-link`` warnings for what MkDocs logged, each once, with the line:
+    mkdocs.yml's nav first, then by page and line.
 
     ``sources``: the docs' files by their path in the docs (to find lines in);
     ``site_dir``: the built site (for links MkDocs could not judge); ``config_path`` /
@@ -291,6 +292,7 @@ def broken_link_warnings(
                 target=link.url[:1000],
             )
         )
+    problems.sort(key=lambda p: (p.file != config_path, p.file or "", p.line or 0))
     if extra:
         problems.append(
             DocsProblem(rule=BROKEN_LINK, message=f"and {extra} more broken links not listed")
