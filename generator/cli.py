@@ -8,9 +8,11 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,14 @@ from .csp import content_security_policy
 from .deploy import EdgeAuthConfig, write_edge_auth_bundle
 from .docs import published_sites, run_docs_stage
 from .errors import BacklotError
-from .health import catalog_health
+from .health import TECHDOCS_REF, catalog_health
 from .model import (
     DOCS_PREFIX,
     CatalogFile,
+    DocsProblem,
     DocsReport,
     EntitySource,
+    Finding,
     descriptor_json_schema,
     portal_link_from_docs,
     repository_identity,
@@ -56,10 +60,11 @@ from .publish import (
     publish_portal,
     s3_client,
 )
-from .serve import serve_folder
+from .serve import CannotListen, serve_folder
 from .site import DocsSite, SiteResult, build_site
 from .sources import OpenedSources, open_repositories, repositories_to_validate
-from .workspace import Workspace, WorkspaceBusy
+from .text import counted
+from .workspace import Workspace, WorkspaceBusy, source_set_key
 
 __all__ = ["main"]
 
@@ -72,26 +77,49 @@ def _examples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "examples"
 
 
+class _InputProblem(click.ClickException):
+    """What the user gave cannot be what they meant (a path with nothing in it, a port in
+    use): exit code 2, as for a wrong option, so that a CI step fails loudly."""
+
+    exit_code = 2
+
+
 def _load_settings(
-    config_path: Path | None, path: Path | None, cache_dir: Path | None = None
+    config_path: Path | None,
+    path: Path | None,
+    cache_dir: Path | None = None,
+    *,
+    command: str | None = None,
 ) -> BacklotConfig:
-    """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources."""
+    """Settings from ``--config``, else ``./backlot.yaml``; PATH replaces its sources.
+    Without PATH or sources, the bundled example organisation: ``command`` (one that reads
+    the sources) says so on stderr, as a build of the example inside one's own folder
+    would otherwise look like a build of that folder."""
+    config_file = config_path
+    if config_file is None and Path(CONFIG_FILE).is_file():
+        config_file = Path(CONFIG_FILE)
     try:
-        if config_path is not None:
-            config = load_config(config_path)
-        elif Path(CONFIG_FILE).is_file():
-            config = load_config(Path(CONFIG_FILE))
-        else:
-            config = BacklotConfig()
+        config = load_config(config_file) if config_file is not None else BacklotConfig()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     if cache_dir is not None:
         config = config.model_copy(update={"cache_dir": cache_dir})
     if path is not None or not config.catalog.sources:
-        source = LocalSource(path=path if path is not None else _examples_dir())
+        source = LocalSource(path=path if path is not None else _examples_dir().resolve())
         config = config.model_copy(
             update={"catalog": config.catalog.model_copy(update={"sources": (source,)})}
         )
+        if path is None and command is not None:
+            why = (
+                f"{config_file} names no sources"
+                if config_file is not None
+                else f"no PATH given and no {CONFIG_FILE} here"
+            )
+            click.echo(
+                f"note: {why}: using the bundled example organisation ({source.path}). "
+                f"Give a folder to use your own: backlot {command} PATH",
+                err=True,
+            )
     return config
 
 
@@ -100,57 +128,151 @@ def _sources(config: BacklotConfig) -> Iterator[OpenedSources]:
     """Every configured source opened (crawled, for remote ones) once per command; what
     each crawl cost is printed. A source that cannot be read stops the command before any
     stage runs. What the URL reader learnt is kept when the command ends."""
-    with _progress("crawling") as advance:
+    with _progress("crawling") as crawling:
         try:
             opened = open_repositories(
                 config.catalog,
                 config.cache_dir,
-                progress=(lambda what: advance(what, 0)) if advance else _ci_progress(),
+                progress=lambda what: crawling.advance(0, what),
             )
         except BacklotError as exc:
             raise click.ClickException(str(exc)) from None
     for report in opened.reports:
         click.echo(report.summary())
     try:
+        if not any(r.descriptors for r in opened.repositories):
+            raise _InputProblem(_nothing_found(config))
         yield opened
     finally:
         opened.close()
 
 
-def _ci_progress() -> Callable[[str], None]:
-    """Without a terminal (CI), a line every few seconds, not one per step."""
-    last = [time.monotonic()]
+def _nothing_found(config: BacklotConfig) -> str:
+    """Which places were searched for which names: a mistyped path in a pull-request
+    check must fail, and say what it looked for."""
+    searched = []
+    for source in config.catalog.sources:
+        names = " or ".join(getattr(source, "descriptors", ()))
+        if isinstance(source, LocalSource):
+            searched.append(f"{source.path.resolve()} and each folder in it, for {names}")
+        elif source.type == "github":
+            searched.append(f"the repositories of GitHub organisation {source.org}, for {names}")
+        elif source.type == "git":
+            searched.append(f"{counted(len(source.repositories), 'git repository')}, for {names}")
+        else:
+            searched.append(" ".join(getattr(source, "urls", ())))
+    return (
+        "no descriptors found: searched "
+        + "; ".join(searched)
+        + ". Check the path, or the file names (descriptors: in backlot.yaml)"
+    )
 
-    def say(what: str) -> None:
-        if time.monotonic() - last[0] >= 5:
-            last[0] = time.monotonic()
-            click.echo(f"  … {what}", err=True)
 
-    return say
+# Without a terminal (a CI log), long work says where it is this often, in seconds.
+PROGRESS_SECONDS = 5.0
+
+
+class _Progress:
+    """Where one long piece of work is, for whoever waits for it: on a terminal a live line
+    (a bar with the count and the time left once the total is known); without one (a CI
+    log) a line every ``PROGRESS_SECONDS`` while the work lasts, so that no stage is
+    silent for long and a short one adds nothing to the log."""
+
+    def __init__(self, label: str, unit: str, total: int | None) -> None:
+        self.label, self.unit, self.total = label, unit, total
+        self.done = 0
+        self.what = ""
+        self.started = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+
+    def advance(self, count: int = 1, what: str = "") -> None:
+        self.done += count
+        if what:
+            self.what = what
+        if self.total is not None and self.done > self.total:
+            self.total = self.done  # more than announced (Location targets, say)
+        self._show()
+
+    def set_total(self, total: int) -> None:
+        self.total = max(total, self.done)
+        self._show()
+
+    def _show(self) -> None:
+        if self._bar is not None:
+            name = self.what if len(self.what) <= 40 else "…" + self.what[-39:]
+            self._bar.update(
+                self._task,
+                completed=self.done,
+                total=self.total,
+                description=f"{self.label} {name}",
+            )
+
+    def line(self) -> str:
+        """Where the work is, for a log: ``site: 1200/3000 entity pages, 14 s, about 21 s
+        left``."""
+        elapsed = time.monotonic() - self.started
+        if self.total is not None:
+            where = f"{self.done}/{counted(self.total, self.unit)}"
+            if 0 < self.done < self.total:
+                left = elapsed * (self.total - self.done) / self.done
+                where += f", {_duration(elapsed)}, about {_duration(left)} left"
+            else:
+                where += f", {_duration(elapsed)}"
+        elif self.unit and self.done:
+            where = f"{counted(self.done, self.unit)} so far, {_duration(elapsed)}"
+        else:
+            where = _duration(elapsed)
+        return f"  … {self.label}: {where}" + (f" ({self.what})" if self.what else "")
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds + 0.5)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
 @contextmanager
-def _progress(label: str, total: int | None = None) -> Iterator[Any]:
-    """A live line on stderr for long work, when a person is watching; a bar when the
-    amount of work is known."""
-    if not sys.stderr.isatty():
-        yield None
+def _progress(label: str, unit: str = "", total: int | None = None) -> Iterator[_Progress]:
+    """A ``_Progress`` shown on stderr for the length of the block."""
+    progress = _Progress(label, unit, total)
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            progress._bar, progress._task = bar, bar.add_task(label, total=total)
+            yield progress
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+    stop = threading.Event()
 
-    columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
-    if total is not None:
-        columns += [BarColumn(), TextColumn("{task.completed}/{task.total}")]
-    else:
-        columns += [TextColumn("[dim]{task.completed} done")]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(label, total=total)
+    def report() -> None:
+        while not stop.wait(PROGRESS_SECONDS):
+            click.echo(progress.line(), err=True)
 
-        def advance(name: str, count: int = 1) -> None:
-            progress.update(task, advance=count, description=f"{label} {name}")
-
-        yield advance
+    ticker = threading.Thread(target=report, name=f"progress {label}", daemon=True)
+    ticker.start()
+    try:
+        yield progress
+    finally:
+        stop.set()
+        ticker.join()
 
 
 class _Commands(click.Group):
@@ -188,7 +310,7 @@ _CACHE_OPTION = click.option(
     "--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="default: .backlot"
 )
 _PATH_ARGUMENT = click.argument(
-    "path", required=False, type=click.Path(path_type=Path, file_okay=False)
+    "path", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True)
 )
 
 
@@ -207,27 +329,37 @@ def catalog(
 ) -> None:
     """Build catalog.json from PATH (a folder of repositories), or from backlot.yaml.
 
-    Without either, the bundled example organisation is used.
+    Without either, the bundled example organisation is used (and said so).
+    Exits 2 when no descriptor is found.
     """
-    config = _load_settings(config_path, path, cache_dir)
+    config = _load_settings(config_path, path, cache_dir, command="catalog")
     workspace = Workspace(config.cache_dir, config.output)
+    out = output or workspace.catalog
     with workspace.locked("catalog", output=False):
         with _sources(config) as sources:
-            _run_catalog(config, output or workspace.catalog, workspace, sources)
-        workspace.finished()
+            _run_catalog(config, out, workspace, sources)
+        workspace.finished(_source_set(config) if out == workspace.catalog else None)
+
+
+def _source_set(config: BacklotConfig) -> str:
+    """What the workspace keeps each source set's baseline catalog by."""
+    return source_set_key(config.catalog.sources)
 
 
 def _run_catalog(
     config: BacklotConfig, out: Path, workspace: Workspace, sources: OpenedSources
 ) -> CatalogFile:
-    baseline = workspace.baseline_catalog() if out == workspace.catalog else out
-    previous = _read_previous(baseline)
-    with _progress("reading") as advance:
+    """The catalog stage, compared with the last finished build of the same sources (the
+    workspace's baseline), or, written elsewhere, with the catalog that is there."""
+    own = out == workspace.catalog
+    previous = _read_previous(workspace.baseline_catalog(_source_set(config)) if own else out)
+    files = sum(len(r.descriptors) for r in sources.repositories)
+    with _progress("reading", "file", files) as reading:
         result = build_catalog(
             sources.repositories,
             config.catalog,
             previous=previous,
-            progress=advance,
+            progress=lambda what: reading.advance(1, what),
             urls=sources.urls,
         )
     result.write(out)
@@ -285,15 +417,21 @@ def _run_site(
             for path, site in found.items()
         }
         click.echo(
-            f"docs: {len(published)} sites published in s3://{storage.bucket}/{storage.prefix}"
+            f"docs: {counted(len(published), 'site')} published in "
+            f"s3://{storage.bucket}/{storage.prefix}"
         )
-    with _progress("rendering") as advance:
+
+    def rendered(count: int, total: int) -> None:
+        rendering.set_total(total)
+        rendering.advance(count)
+
+    with _progress("site", "entity page") as rendering:
         result = build_site(
             catalog_file,
             out,
             config.cache_dir,
             config.site,
-            progress=(lambda n: advance("entity pages", n)) if advance else None,
+            progress=rendered,
             docs_report=DocsReport.read(Workspace(config.cache_dir, out).docs_report)
             if published is None
             else None,
@@ -303,8 +441,9 @@ def _run_site(
         )
     stats = result.stats
     click.echo(
-        f"{result.pages} pages ({result.rendered} entity pages rendered) → {out}: "
-        f"{stats.written} files written, {stats.unchanged} unchanged, {stats.removed} removed"
+        f"{counted(result.pages, 'page')} ({counted(result.rendered, 'entity page')} rendered)"
+        f" → {out}: {counted(stats.written, 'file')} written, {stats.unchanged} unchanged, "
+        f"{stats.removed} removed"
     )
     for problem in result.problems[:20]:
         click.echo(f"  warning: {problem}")
@@ -318,17 +457,31 @@ def _run_site(
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
 )
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
+)
 @_CONFIG_OPTION
 @_CACHE_OPTION
 def build(
-    path: Path | None, output: Path | None, config_path: Path | None, cache_dir: Path | None
+    path: Path | None,
+    output: Path | None,
+    strict: bool,
+    config_path: Path | None,
+    cache_dir: Path | None,
 ) -> None:
     """Build the portal: crawl → catalog → docs → site.
 
     PATH is a folder of repositories (no backlot.yaml needed); without it, the sources in
-    backlot.yaml, else the bundled example organisation.
+    backlot.yaml, else the bundled example organisation (and it says so).
+
+    A document Backstage would reject, or a docs site that fails, does not stop the build:
+    the portal shows the rest and says what went wrong, and the last line counts it. With
+    --strict those, and every warning, fail the build (exit 1). Exits 2 when no descriptor
+    is found.
     """
-    config = _load_settings(config_path, path, cache_dir)
+    config = _load_settings(config_path, path, cache_dir, command="build")
     workspace = Workspace(config.cache_dir, output or config.output)
     report = None
     with workspace.locked("build"):
@@ -339,20 +492,99 @@ def build(
             else:
                 click.echo("docs: builder is external; repositories publish their own TechDocs")
         site_result = _run_site(config, catalog_file, workspace.output, workspace.catalog)
-        workspace.finished()
+        workspace.finished(_source_set(config))
+    problems = _BuildProblems.of(catalog_file, report)
+    failed = strict and problems.any()
     if in_actions():
-        _report_to_actions(catalog_file, report, site_result)
+        _report_to_actions(catalog_file, report, site_result, problems.verdict(strict))
+    # The log's last line: what went wrong, counted (on stderr when it fails the build).
+    click.echo(problems.verdict(strict), err=failed)
+    if failed:
+        sys.exit(1)
+
+
+@dataclass(frozen=True)
+class _BuildProblems:
+    """What went wrong in a build, counted for its last line and the run's summary."""
+
+    catalog_errors: int
+    rejected: int
+    catalog_warnings: int
+    docs_failed: int
+    docs_warnings: int
+
+    @classmethod
+    def of(cls, catalog_file: CatalogFile, report: DocsReport | None) -> _BuildProblems:
+        s = catalog_file.summary
+        return cls(
+            catalog_errors=s.errors,
+            rejected=s.rejected,
+            catalog_warnings=s.warnings,
+            docs_failed=len(report.failed()) if report is not None else 0,
+            docs_warnings=len(_docs_warnings(report)) if report is not None else 0,
+        )
+
+    def any(self) -> bool:
+        return bool(
+            self.catalog_errors + self.catalog_warnings + self.docs_failed + self.docs_warnings
+        )
+
+    def describe(self) -> str:
+        parts = []
+        if self.catalog_errors:
+            parts.append(
+                f"{counted(self.catalog_errors, 'catalog error')} "
+                f"({counted(self.rejected, 'rejected document')})"
+            )
+        if self.catalog_warnings:
+            parts.append(counted(self.catalog_warnings, "catalog warning"))
+        if self.docs_failed:
+            parts.append(f"{counted(self.docs_failed, 'docs site')} failed")
+        if self.docs_warnings:
+            parts.append(counted(self.docs_warnings, "docs warning"))
+        return ", ".join(parts)
+
+    def verdict(self, strict: bool) -> str:
+        if not self.any():
+            return "build finished: no problems"
+        if strict:
+            return f"build failed (--strict): {self.describe()}"
+        return (
+            f"build finished with problems: {self.describe()}; the portal shows them, and "
+            "--strict fails the build on them"
+        )
+
+
+def _docs_warnings(report: DocsReport) -> list[tuple[str, DocsProblem]]:
+    """Every docs warning with its entity, in the report's order."""
+    return [(ref, w) for ref, site in report.sites.items() for w in site.warnings]
 
 
 def _report_to_actions(
-    catalog_file: CatalogFile, report: DocsReport | None, site_result: SiteResult
+    catalog_file: CatalogFile, report: DocsReport | None, site_result: SiteResult, verdict: str
 ) -> None:
-    """Findings as annotations on the run, and its summary: counts, health, problems."""
+    """Findings and docs problems as annotations on the run, and its summary: counts,
+    health, problems, and the verdict the log ends with."""
     docs_failures = report.failed() if report is not None else {}
-    for line in workflow_annotations(catalog_file.findings, docs_failures):
+    docs_warnings = _docs_warnings(report) if report is not None else []
+    annotated = [
+        *catalog_file.findings,
+        *(
+            Finding(
+                file=w.file or ref,
+                line=w.line or 1,
+                rule=w.rule,
+                severity="warning",
+                message=f"{ref}: {w.message}",
+            )
+            for ref, w in docs_warnings
+        ),
+    ]
+    for line in workflow_annotations(annotated, docs_failures):
         click.echo(line)
     s = catalog_file.summary
     counts = [
+        ("Result", verdict),
         ("Entities", f"{s.entities} ({', '.join(f'{n} {k}' for k, n in s.by_kind.items())})"),
         ("Descriptor files", str(s.files)),
         ("Rejected documents", str(s.rejected)),
@@ -364,15 +596,21 @@ def _report_to_actions(
             (
                 "Docs sites",
                 f"{report.count('built')} built, {report.count('unchanged')} unchanged, "
-                f"{len(docs_failures)} failed",
+                f"{len(docs_failures)} failed; {counted(len(docs_warnings), 'warning')}",
             )
         )
     stats = site_result.stats
     counts.append(
-        ("Pages", f"{site_result.pages}: {stats.written} files written, {stats.removed} removed")
+        (
+            "Pages",
+            f"{site_result.pages}: {counted(stats.written, 'file')} written, "
+            f"{stats.removed} removed",
+        )
     )
     problems = [f.format_text() for f in catalog_file.findings if f.severity == "error"]
-    problems += [f"{ref}: {p.format_text()}" for ref, p in docs_failures.items()]
+    problems += [f"{ref}: error: {p.format_text()}" for ref, p in docs_failures.items()]
+    problems += [f"{ref}: warning: {w.format_text()}" for ref, w in docs_warnings]
+    problems += [f.format_text() for f in catalog_file.findings if f.severity == "warning"]
     write_step_summary(build_summary(counts, catalog_health(catalog_file), problems))
 
 
@@ -400,13 +638,13 @@ def docs_build(
     Reads the catalog of PATH (a folder of repositories) or of backlot.yaml's sources.
     A site whose inputs did not change is not built again.
     """
-    config = _load_settings(config_path, path, cache_dir)
+    config = _load_settings(config_path, path, cache_dir, command="docs build")
     workspace = Workspace(config.cache_dir, output or config.output / DOCS_PREFIX)
     with workspace.locked("docs build"):
         with _sources(config) as sources:
             catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
             report = _run_docs(config, catalog_file, workspace.output, sources)
-        workspace.finished()
+        workspace.finished(_source_set(config))
     if report.failed():
         sys.exit(1)
 
@@ -464,7 +702,7 @@ def docs_publish(
                 f"{ref} → s3://{target_bucket}/{key_prefix}: {len(synced.uploaded)} uploaded, "
                 f"{synced.unchanged} unchanged, {len(synced.deleted)} deleted"
             )
-        workspace.finished()
+        workspace.finished(_source_set(config))
     sys.exit(1 if report.failed() else 0)
 
 
@@ -535,7 +773,7 @@ def publish_command(
                 click.echo("dry run: nothing was written")
                 return
             plan.check(force)
-            with _progress("uploading", total=len(plan.uploads)) as advance:
+            with _progress("uploading", "file", len(plan.uploads)) as uploading:
                 result = publish_portal(
                     client,
                     plan,
@@ -546,7 +784,7 @@ def publish_command(
                         else None
                     ),
                     distribution_id=settings.distribution_id,
-                    progress=(lambda key: advance(key)) if advance else _ci_progress(),
+                    progress=lambda key: uploading.advance(1, key),
                 )
         except PublishError as exc:
             raise click.ClickException(str(exc)) from None
@@ -600,7 +838,13 @@ def _run_docs(
 ) -> DocsReport:
     """``portal``: the sites are the portal's own (its header, links that work from disk);
     False builds them for Backstage's reader (external mode)."""
-    with _progress("docs") as advance:
+    # Every entity with a techdocs-ref is one site to build (or one that cannot be).
+    expected = sum(
+        1
+        for e in catalog_file.entities
+        if isinstance(((e.get("metadata") or {}).get("annotations") or {}).get(TECHDOCS_REF), str)
+    )
+    with _progress("docs", "site", expected) as building:
         report = run_docs_stage(
             catalog_file,
             sources.repositories,
@@ -611,23 +855,24 @@ def _run_docs(
             link_back=portal_link_from_docs if portal else None,
             site_title=config.site.title,
             publisher=publisher,
-            progress=(lambda site: advance(site.entity_ref)) if advance else None,
+            progress=lambda site: building.advance(1, site.entity_ref),
             urls=sources.urls,
         )
     failed = report.failed()
     total = len(report.sites) + len(report.unresolved)
+    warned = _docs_warnings(report)
     click.echo(
-        f"docs: {total} entities with docs → {out}: {report.count('built')} built, "
-        f"{report.count('unchanged')} unchanged, {len(failed)} failed"
+        f"docs: {counted(total, 'entity')} with docs → {out}: {report.count('built')} built, "
+        f"{report.count('unchanged')} unchanged, {len(failed)} failed; "
+        f"{counted(len(warned), 'warning')}"
     )
     for ref, problem in failed.items():
-        click.echo(f"  error: {ref}: {problem.rule}: {problem.message}")
-    warned = [(ref, w) for ref, site in report.sites.items() for w in site.warnings]
+        click.echo(f"  error: {ref}: {problem.format_text()}")
     for ref, warning in warned[:20]:
         click.echo(f"  warning: {ref}: {warning.format_text()}")
     if len(warned) > 20:
         click.echo(
-            f"  … and {len(warned) - 20} more warnings in "
+            f"  … and {counted(len(warned) - 20, 'more warning')} in "
             f"{Workspace(config.cache_dir, out).docs_report}"
         )
     return report
@@ -761,17 +1006,34 @@ def deploy_edge_auth(
 
 @main.command()
 @click.argument("directory", required=False, type=click.Path(path_type=Path, file_okay=False))
-@click.option("--port", default=8000, show_default=True, help="0 picks a free port")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0: a free one"
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="the address to listen on; 0.0.0.0 lets other machines read the preview",
+)
 @_CONFIG_OPTION
-def serve(directory: Path | None, port: int, config_path: Path | None) -> None:
-    """Preview the built portal on http://127.0.0.1:PORT/ (default folder: site)."""
+def serve(directory: Path | None, port: int, host: str, config_path: Path | None) -> None:
+    """Preview the built portal on http://HOST:PORT/ (default folder: site).
+
+    Exits 2 when the port is in use or the host is not this machine's.
+    """
     config = _load_settings(config_path, None)
     folder = directory or config.output
     if not (folder / "index.html").is_file():
         raise click.ClickException(f"{folder}: no portal here; run 'backlot build' first")
-    serve_folder(
-        folder, port, csp=content_security_policy(config.security.allowed_hosts, header=True)
-    )
+    try:
+        serve_folder(
+            folder,
+            port,
+            host,
+            csp=content_security_policy(config.security.allowed_hosts, header=True),
+        )
+    except CannotListen as exc:
+        raise _InputProblem(str(exc)) from None
 
 
 def _read_previous(path: Path) -> dict[str, EntitySource] | None:
@@ -789,11 +1051,12 @@ def _read_previous(path: Path) -> dict[str, EntitySource] | None:
 def _print_summary(result: CatalogFile, out: Path) -> None:
     s = result.summary
     kinds = ", ".join(f"{n} {k}" for k, n in s.by_kind.items()) or "none"
-    click.echo(f"{s.entities} entities ({kinds}) from {s.files} files → {out}")
+    click.echo(f"{counted(s.entities, 'entity')} ({kinds}) from {counted(s.files, 'file')} → {out}")
     click.echo(
-        f"{s.rejected} rejected documents, {s.errors} errors, {s.warnings} warnings "
-        f"({s.orphans} orphans, {s.unresolved_refs} unresolved references, "
-        f"{s.conflicts} conflicts, {s.disappeared} disappeared)"
+        f"{counted(s.rejected, 'rejected document')}, {counted(s.errors, 'error')}, "
+        f"{counted(s.warnings, 'warning')} ({counted(s.orphans, 'orphan')}, "
+        f"{counted(s.unresolved_refs, 'unresolved reference')}, "
+        f"{counted(s.conflicts, 'conflict')}, {s.disappeared} disappeared)"
     )
     for finding in result.findings[:20]:
         click.echo(f"  {finding.format_text()}")
@@ -834,9 +1097,19 @@ def validate(
     """Check descriptor files, or every descriptor in folders, as Backstage would.
 
     Exits 1 when a document is one Backstage would reject (with --strict, also on
-    warnings: unresolved references, orphans, missing Location targets).
+    warnings: unresolved references, orphans, missing Location targets), and 2 when the
+    folders hold no descriptor at all (a mistyped path must not pass a check).
     """
-    repositories = repositories_to_validate(paths, globs or DEFAULT_DESCRIPTOR_GLOBS)
+    names = globs or DEFAULT_DESCRIPTOR_GLOBS
+    repositories = repositories_to_validate(paths, names)
+    if not any(r.descriptors for r in repositories):
+        raise _InputProblem(
+            "no descriptors found: searched "
+            + ", ".join(str(p) for p in paths)
+            + f" and each folder in {'it' if len(paths) == 1 else 'them'}, for "
+            + " or ".join(names)
+            + ". Check the path, or the file names (--glob)"
+        )
     known: dict[str, EntitySource] = {}
     if catalog_path is not None:
         try:
@@ -865,8 +1138,9 @@ def validate(
             click.echo(finding.format_text())
         s = result.summary
         click.echo(
-            f"{s.documents} documents in {s.files} files: {s.entities} accepted, "
-            f"{s.rejected} rejected; {s.errors} errors, {s.warnings} warnings",
+            f"{counted(s.documents, 'document')} in {counted(s.files, 'file')}: "
+            f"{s.entities} accepted, {s.rejected} rejected; {counted(s.errors, 'error')}, "
+            f"{counted(s.warnings, 'warning')}",
             err=True,
         )
     failed = any(f.severity == "error" for f in findings) or (strict and bool(findings))

@@ -1,13 +1,24 @@
-"""``backlot serve``: a preview server for a built portal, on the loopback interface only."""
+"""``backlot serve``: a preview server for a built portal, on the loopback interface unless
+told otherwise."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import http.server
+import ipaddress
+import socket
 from pathlib import Path
 
-__all__ = ["serve_folder"]
+from .errors import BacklotError
+
+__all__ = ["CannotListen", "serve_folder"]
+
+
+class CannotListen(BacklotError):
+    """The address cannot be listened on: the port is taken, or the host is not this
+    machine's. The message says what to do instead."""
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
@@ -40,8 +51,50 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 def serve_folder(folder: Path, port: int, host: str = "127.0.0.1", *, csp: str) -> None:
     handler = functools.partial(type("Handler", (_Handler,), {"csp": csp}), directory=str(folder))
-    with http.server.ThreadingHTTPServer((host, port), handler) as server:
+    with _server(host, port, handler) as server:
         bound_port = server.server_address[1]
-        print(f"Serving {folder} at http://{host}:{bound_port}/ (Ctrl-C to stop)", flush=True)
+        shown = f"[{host}]" if ":" in host else host
+        print(f"Serving {folder} at http://{shown}:{bound_port}/ (Ctrl-C to stop)", flush=True)
+        if not _loopback(host):
+            print(f"note: listening on {host}: other machines can read this preview", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
+
+
+def _server(host: str, port: int, handler: functools.partial[_Handler]) -> http.server.HTTPServer:
+    """A threading server on ``host`` (a name, an IPv4 or an IPv6 address), or why not."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+            0
+        ][0]
+    except (socket.gaierror, UnicodeError):
+        raise CannotListen(f"--host {host}: not an address or a name this machine knows") from None
+    server_class = type("Server", (http.server.ThreadingHTTPServer,), {"address_family": family})
+    try:
+        return server_class((host, port), handler)  # type: ignore[no-any-return]
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise CannotListen(
+                f"port {port} is in use on {host}: pick another with --port, "
+                "or --port 0 for a free one"
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise CannotListen(
+                f"port {port} needs privileges this user lacks: pick one above 1023 with "
+                "--port, or --port 0 for a free one"
+            ) from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise CannotListen(
+                f"--host {host}: not an address of this machine (127.0.0.1 is this machine "
+                "alone, 0.0.0.0 every interface)"
+            ) from None
+        raise
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -12,16 +12,38 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from .errors import BacklotError
 
-__all__ = ["Workspace", "WorkspaceBusy"]
+__all__ = ["KEPT_BASELINES", "Workspace", "WorkspaceBusy", "source_set_key"]
+
+# Baselines of this many source sets are kept (the most recently finished): switching
+# between a few folders keeps each one's history, a thousand test folders fill nothing.
+KEPT_BASELINES = 8
+
+
+def source_set_key(sources: Sequence[BaseModel]) -> str:
+    """A short digest of a build's sources (``catalog.sources`` of the settings), local
+    folders by their resolved path: ``backlot build ../org`` and ``backlot build
+    /home/me/org`` are one source set, another folder or organisation is another."""
+    described = []
+    for source in sources:
+        data = source.model_dump(mode="json")
+        path = getattr(source, "path", None)
+        if isinstance(path, Path):
+            data["path"] = str(path.resolve())
+        described.append(json.dumps(data, sort_keys=True))
+    return hashlib.sha256("\n".join(sorted(described)).encode()).hexdigest()[:16]
 
 
 class WorkspaceBusy(BacklotError):
@@ -37,30 +59,61 @@ class Workspace:
     def catalog(self) -> Path:
         return self.cache_dir / "catalog.json"
 
-    def baseline_catalog(self) -> Path:
-        """The catalog of the last build that finished: what this build's is compared with
-        (entities that disappeared, who held an entity). A build that starts moves
-        ``catalog.json`` aside as the baseline; one that was killed left it there, so the
-        next compares with the same baseline, as if the killed one had never run."""
-        pending = self.cache_dir / "build.pending"
-        baseline = self.cache_dir / "catalog.baseline.json"
-        if not pending.exists():
-            if self.catalog.exists():
-                os.replace(self.catalog, baseline)
-            else:
-                baseline.unlink(missing_ok=True)
-            pending.touch()
-        return baseline
+    def baseline_catalog(self, sources: str) -> Path:
+        """The catalog of the last build of the same source set (``sources``, a
+        ``source_set_key``) that finished: what this build's is compared with (entities
+        that disappeared, who held an entity). Kept per source set, so that building
+        another folder in the same place starts its own history instead of reporting the
+        other organisation as gone. Only ``finished`` records one, so a killed build
+        leaves the baseline as it was, and the next compares with the same one."""
+        self._pending.touch()
+        own = self._baselines / f"catalog-{sources}.json"
+        if not own.exists() and not self._baselines.exists():
+            # A cache from before baselines were kept per source set: its last catalog is
+            # the baseline once (a killed build had moved it aside), as it was then.
+            legacy = self.cache_dir / "catalog.baseline.json"
+            return legacy if legacy.exists() else self.catalog
+        return own
 
     def build_unfinished(self) -> bool:
         """A build that uses this cache started and has not finished (it was killed, or
         is running): its output may be half old, half new."""
-        return (self.cache_dir / "build.pending").exists()
+        return self._pending.exists()
 
-    def finished(self) -> None:
-        """The command finished: its catalog is the next build's baseline."""
-        (self.cache_dir / "build.pending").unlink(missing_ok=True)
+    def finished(self, sources: str | None) -> None:
+        """The command finished. With ``sources`` (it wrote ``catalog`` from that source
+        set), its catalog becomes that set's baseline for the next build; the oldest
+        baselines beyond ``KEPT_BASELINES`` go. Without, nothing a build started is
+        cleared: a ``catalog -o elsewhere.json`` does not finish a killed build."""
+        if sources is None:
+            return
+        self._baselines.mkdir(parents=True, exist_ok=True)
+        if self.catalog.is_file():
+            # catalog.json is only ever replaced whole (written atomically), so a second
+            # name for the same file is a copy that costs nothing.
+            partial = self._baselines / f".catalog-{sources}.json.{os.getpid()}"
+            partial.unlink(missing_ok=True)
+            try:
+                os.link(self.catalog, partial)
+            except OSError:
+                shutil.copyfile(self.catalog, partial)
+            os.replace(partial, self._baselines / f"catalog-{sources}.json")
+        kept = sorted(
+            self._baselines.glob("catalog-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for old in kept[KEPT_BASELINES:]:
+            old.unlink(missing_ok=True)
+        self._pending.unlink(missing_ok=True)
         (self.cache_dir / "catalog.baseline.json").unlink(missing_ok=True)
+
+    @property
+    def _pending(self) -> Path:
+        """Present from the moment a build picks its baseline until it finished."""
+        return self.cache_dir / "build.pending"
+
+    @property
+    def _baselines(self) -> Path:
+        return self.cache_dir / "baselines"
 
     @property
     def docs_report(self) -> Path:

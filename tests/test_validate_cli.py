@@ -38,7 +38,7 @@ def test_text_output_names_file_line_column_and_rule(repo: Path) -> None:
         for line in lines
     )
     assert any("catalog/unresolved-ref: warning: spec.system" in line for line in lines)
-    assert "2 documents in 1 files: 1 accepted, 1 rejected" in result.stderr
+    assert "2 documents in 1 file: 1 accepted, 1 rejected" in result.stderr
 
 
 def test_warnings_alone_pass_unless_strict(tmp_path: Path) -> None:

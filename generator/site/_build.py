@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import SiteSettings
 from ..csp import content_security_policy
-from ..model import DOCS_PREFIX, CatalogFile, DocsReport
+from ..model import DOCS_PREFIX, CatalogFile, DocsReport, entity_page
 from ..workspace import Workspace
 from ._build_files import AboutPage, CatalogJson, NotFoundPage, StaticAssets
 from ._changes import changed_times, dump_json, inputs_digest, load_json, within
@@ -36,7 +36,7 @@ def build_site(
     cache_dir: Path,
     settings: SiteSettings | None = None,
     workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     docs_report: DocsReport | None = None,
     published_docs: dict[str, DocsSite] | None = None,
     catalog_file: Path | None = None,
@@ -65,6 +65,11 @@ def build_site(
     else:
         dirty = within(model, seeds, radius)
         dirty |= pages_aggregating(model, dirty)
+    # progress(rendered, total): the entity pages this build renders (EntityPages keeps
+    # the others), announced before the first is rendered.
+    pages = sum(1 for k in model.entities if k in dirty or not (out / entity_page(k)).is_file())
+    if progress is not None:
+        progress(0, pages)
     # Before any page is written: which pages this build renews. A build killed halfway
     # leaves this behind, and the next one renders those pages again.
     dump_json(
@@ -90,7 +95,7 @@ def build_site(
     )
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     families: list[PageFamily] = [
-        EntityPages(workers, progress),
+        EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
         CatalogIndex(),
         HomePage(),
         DocsIndex(),
