@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 import uuid
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 from .conftest import GROUP_A, S3Server, run_backlot, write_tree
 from .test_docs import repo_with_docs
@@ -199,3 +202,62 @@ def test_docs_are_linked_only_when_published_from_the_entitys_own_repository(
     assert "docs/default/component/guide/index.html" not in guide
     assert "published by https://github.com/acme/impostor" in guide
     assert "docs/other-repository" in guide
+
+
+def backstage_fetches(page_key: str, href: str) -> str:
+    """The object Backstage's TechDocs reader fetches when a reader follows ``href`` on the
+    page stored at ``page_key``: the link is resolved against the page's address, which
+    the reader writes with a trailing ``/`` unless it ends in ``.html`` (rewriteDocLinks'
+    normalizeUrl), and the storage client then asks for ``<path>/index.html``
+    (TechDocsStorageClient.getEntityDocs appends it to whatever path it is given)."""
+    folder = posixpath.dirname(page_key) + "/"  # <prefix><ns>/<kind>/<name>/<page>/
+    path = urlsplit(urljoin("https://backstage.example/docs/" + folder, href)).path
+    path = path.removeprefix("/docs/")
+    return f"{path if path.endswith('/') else path + '/'}index.html"
+
+
+def test_published_docs_are_in_the_form_backstages_reader_reads(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    """Docs a repository publishes are for Backstage's reader too: no portal header (that
+    reader removes .md-header, but the sites must not depend on it) and links that reader
+    can follow. It fetches ``<link>/index.html`` for every link, so the portal's own form
+    (``guide/index.html``, which works from disk) would be ``guide/index.html/index.html``
+    there: published docs keep MkDocs' folder links."""
+    bucket = new_bucket(s3_server)
+    extra = {
+        "docs/index.md": "# Home\n\n[Guide](guide.md) and [ops](ops/index.md).\n",
+        "docs/ops/index.md": "# Ops\n\n[Home](../index.md), [guide](../guide.md#guide).\n",
+    }
+    repo = write_tree(tmp_path / "src", repo_with_docs("handbook", None, extra)) / "handbook"
+    result = run_backlot(
+        "docs",
+        "publish",
+        repo,
+        "--bucket",
+        bucket,
+        "--cache-dir",
+        tmp_path / "cache",
+        env=s3_server.env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    stored = keys(s3_server, bucket)
+    checked = 0
+    for key in (
+        "default/component/handbook/index.html",
+        "default/component/handbook/ops/index.html",
+    ):
+        page = s3_server.client().get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+        assert "backlot-sections" not in page and "About this build" not in page
+        assert 'data-md-component="palette"' not in page  # Backstage's own colours
+        for href in re.findall(r'<a\s[^>]*?href="([^"#][^"]*)"', page):
+            if urlsplit(href).scheme:
+                continue
+            assert not href.endswith("index.html"), (key, href)
+            fetched = backstage_fetches(key, href)
+            assert fetched in stored, (key, href, fetched)
+            checked += 1
+    assert checked >= 8
+    assert backstage_fetches("default/component/handbook/index.html", "guide/index.html") == (
+        "default/component/handbook/guide/index.html/index.html"
+    )

@@ -292,7 +292,7 @@ def broken_link_warnings(
                 target=link.url[:1000],
             )
         )
-    problems.sort(key=lambda p: (p.file != config_path, p.file or "", p.line or 0))
+    problems.sort(key=lambda p: (p.file != config_path, p.file or "", p.line or 0, p.target or ""))
     if extra:
         problems.append(
             DocsProblem(rule=BROKEN_LINK, message=f"and {extra} more broken links not listed")
