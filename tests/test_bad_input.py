@@ -13,7 +13,7 @@ BAD_FILES: dict[str, tuple[bytes, str, int]] = {
     "malformed": (
         b"apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: [\n",
         "yaml/syntax",
-        4,
+        3,  # where the [ that is never closed opens, not the end of the file
     ),
     "tabs": (b"apiVersion: v1\nmetadata:\n\tname: x\n", "yaml/syntax", 3),
     "duplicate-key": (

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection
 
-from ..model import RELATION_INVERSES, FieldPath
+from ..model import KINDS, RELATION_INVERSES, EntityRef, FieldPath
 from ._accepted import Accepted
 
 __all__ = ["relate"]
@@ -24,6 +25,9 @@ def relate(
     to place, orphans, unresolved refs).
     """
     by_key = {item.ref.key: item for item in accepted}
+    # The kinds a reference can mean: Backstage's, and any other kind the catalog holds.
+    kinds = {k.kind.lower() for k in KINDS} | {item.ref.kind.lower() for item in accepted}
+    kinds |= {key.partition(":")[0] for key in known}
     edges: dict[str, set[tuple[str, str]]] = {key: set() for key in by_key}
     findings: list[tuple[Accepted, FieldPath, str, str]] = []
     orphans = unresolved = 0
@@ -47,6 +51,7 @@ def relate(
                 continue
             if target_key in known:
                 continue
+            hint = _kind_hint(relation.target, kinds, by_key, known)
             if relation.type == "ownedBy":
                 orphans += 1
                 findings.append(
@@ -54,7 +59,7 @@ def relate(
                         item,
                         relation.path,
                         "catalog/orphan",
-                        f"the owner {target_key} does not exist, so nobody owns this entity",
+                        f"the owner {target_key} does not exist, so nobody owns this entity" + hint,
                     )
                 )
             else:
@@ -64,7 +69,24 @@ def relate(
                         item,
                         relation.path,
                         "catalog/unresolved-ref",
-                        f"{target_key} does not exist in the catalog",
+                        f"{target_key} does not exist in the catalog{hint}",
                     )
                 )
     return {key: sorted(pairs) for key, pairs in edges.items()}, findings, orphans, unresolved
+
+
+def _kind_hint(
+    target: EntityRef, kinds: set[str], by_key: Collection[str], known: Collection[str]
+) -> str:
+    """For a reference whose kind is no kind at all (``componet:foo``, ``grup:team-a``),
+    ``; 'grup' is not a kind: did you mean group:default/team-a?``, naming the entity
+    when it exists. A reference may name any kind, so this is only a hint."""
+    kind = target.kind.lower()
+    if kind in kinds:
+        return ""
+    close = difflib.get_close_matches(kind, kinds, n=1)
+    if not close:
+        return ""
+    meant = EntityRef(close[0], target.namespace, target.name).key
+    exists = " (it exists)" if meant in by_key or meant in known else ""
+    return f"; {target.kind!r} is not a kind: did you mean {meant}{exists}?"

@@ -90,6 +90,17 @@ class _Frame:
     extra: int = 0  # what aliases inside add when expanded
     key: Any = None
     has_key: bool = False
+    flow: bool = False  # written [ ] or { }: it must be closed before its document ends
+
+
+class _BrokenDocument(Exception):
+    """libyaml's syntax error inside a document, with the flow collection that was open
+    when it came (the likely mistake, when libyaml only names the end of the file)."""
+
+    def __init__(self, error: yaml.MarkedYAMLError, flow: _Frame | None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.flow = flow
 
 
 def resolve_plain_scalar(text: str) -> Any:
@@ -250,26 +261,102 @@ def _documents(text: str) -> Iterator[YamlDocument]:
             yield doc
             if doc.error is not None and doc.error.rule == "yaml/syntax":
                 return
+    except _BrokenDocument as broken:
+        yield _syntax_error_document(broken.error, index, text, broken.flow)
     except yaml.MarkedYAMLError as exc:
-        yield _syntax_error_document(exc, index)
+        yield _syntax_error_document(exc, index, text)
     except yaml.YAMLError as exc:
         yield YamlDocument(index, 1, error=YamlError("yaml/syntax", str(exc), 1, 1))
     finally:
         parser.dispose()
 
 
-def _syntax_error_document(exc: yaml.MarkedYAMLError, index: int) -> YamlDocument:
+def _syntax_error_document(
+    exc: yaml.MarkedYAMLError, index: int, text: str, flow: _Frame | None = None
+) -> YamlDocument:
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else 1
-    column = mark.column + 1 if mark is not None else 1
     problem = exc.problem or "invalid YAML"
     if "maximum nesting depth" in problem:
         # libyaml's own guard; the same finding as ours for block nesting.
+        line, column = _position(mark)
         message = f"YAML nesting deeper than {MAX_DEPTH} levels"
         return YamlDocument(index, line, error=YamlError("yaml/too-deep", message, line, column))
+    opened = _opened(exc, text, flow)
+    end = exc.problem_mark
+    if opened is not None and end is not None and end.line + 1 > opened[2]:
+        # A quote or a flow collection that runs on past its line: libyaml notices where
+        # it gave up (often the end of the file), but the mistake is most likely where the
+        # construct opens, which is where the finding points.
+        name, closer, line, column = opened
+        if _at_end(text, end):
+            message = f"YAML syntax error: {name} that starts here is never closed"
+        else:
+            at_line, at_column = _position(end)
+            message = (
+                f"YAML syntax error in {name} that starts here: {problem} at line {at_line}, "
+                f"column {at_column} (is its {closer} missing?)"
+            )
+        return YamlDocument(index, line, error=YamlError("yaml/syntax", message, line, column))
+    line, column = _position(mark)
     context = f" ({exc.context})" if exc.context else ""
     message = f"YAML syntax error: {problem}{context}"
     return YamlDocument(index, line, error=YamlError("yaml/syntax", message, line, column))
+
+
+def _opened(
+    exc: yaml.MarkedYAMLError, text: str, flow: _Frame | None
+) -> tuple[str, str, int, int] | None:
+    """The construct that was open when libyaml stopped, if it is one that runs on until
+    it is closed: its name, its closing mark, and where it starts. libyaml names quoted
+    strings and flow collections in its context; when it names only a node at the end
+    of the file, the innermost flow collection still open is the one."""
+    if exc.context in _OPENED and exc.context_mark is not None:
+        name, closer = _OPENED[exc.context]
+        line, column = _position(exc.context_mark)
+        if exc.context == "while scanning a quoted scalar":
+            name, closer = _QUOTES.get(_character(text, line, column), (name, closer))
+        return name, closer, line, column
+    if flow is not None:
+        kind = "sequence" if isinstance(flow.container, list) else "mapping"
+        name, closer = _OPENED[f"while parsing a flow {kind}"]
+        return name, closer, flow.line, flow.column
+    return None
+
+
+# libyaml's contexts for constructs that run on until they are closed, as the finding
+# names them.
+_OPENED = {
+    "while scanning a quoted scalar": ("the quoted string", "closing quote"),
+    "while parsing a flow sequence": ("the [ list", "]"),
+    "while parsing a flow mapping": ("the { mapping", "}"),
+}
+
+
+_QUOTES = {
+    '"': ("the double-quoted string", 'closing "'),
+    "'": ("the single-quoted string", "closing '"),
+}
+
+
+def _at_end(text: str, mark: Any) -> bool:
+    """Whether only blank text follows a libyaml mark (its line and column are in
+    characters on every build of libyaml; its index is not)."""
+    lines = text.splitlines()
+    rest = [lines[mark.line][mark.column :]] if mark.line < len(lines) else []
+    return not "".join(rest + lines[mark.line + 1 :]).strip()
+
+
+def _character(text: str, line: int, column: int) -> str:
+    """The character at a 1-based position ("" when the position is not in ``text``)."""
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and 0 < column <= len(lines[line - 1]):
+        return lines[line - 1][column - 1]
+    return ""
+
+
+def _position(mark: Any) -> tuple[int, int]:
+    """1-based line and column of a libyaml mark (1, 1 without one)."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
 def _read_document(get_event: Any, start: Any, yaml_11: bool = False) -> YamlDocument:
@@ -296,7 +383,11 @@ def _read_document(get_event: Any, start: Any, yaml_11: bool = False) -> YamlDoc
     document_end = yaml.DocumentEndEvent
 
     while True:
-        event = get_event()
+        try:
+            event = get_event()
+        except yaml.MarkedYAMLError as exc:
+            flow = next((frame for frame in reversed(stack) if frame.flow), None)
+            raise _BrokenDocument(exc, flow) from None
         cls = event.__class__
         if cls is document_end:
             doc.size = event.end_mark.index - start.index + extra
@@ -359,7 +450,14 @@ def _read_document(get_event: Any, start: Any, yaml_11: bool = False) -> YamlDoc
                 continue
             container: dict[str, Any] | list[Any] = {} if cls is mapping_start else []
             stack.append(
-                _Frame(container, event.anchor, mark.line + 1, mark.column + 1, mark.index)
+                _Frame(
+                    container,
+                    event.anchor,
+                    mark.line + 1,
+                    mark.column + 1,
+                    mark.index,
+                    flow=event.flow_style is True,
+                )
             )
             continue
         elif cls is mapping_end or cls is sequence_end:

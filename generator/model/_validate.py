@@ -8,6 +8,7 @@ that becomes a relation. Backstage stops at the first failure; we report them al
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,10 +242,8 @@ def _recognise(doc: dict[str, Any], problems: list[Problem]) -> KindDef | None:
     if kind is not None and api_version in kind.api_versions:
         return kind
     if kind is None:
-        close = next((k for k in KINDS if k.kind.lower() == kind_name.lower()), None)
         known = ", ".join(k.kind for k in KINDS)
-        hint = f"; did you mean {close.kind!r}? Kinds are case-sensitive" if close else ""
-        message = f"unknown kind {kind_name!r}{hint} (known kinds: {known})"
+        message = f"unknown kind {kind_name!r}{_kind_hint(kind_name)} (known kinds: {known})"
     else:
         versions = " or ".join(kind.api_versions)
         message = (
@@ -254,6 +253,17 @@ def _recognise(doc: dict[str, Any], problems: list[Problem]) -> KindDef | None:
         Problem(("kind",) if kind is None else ("apiVersion",), "entity/unknown-kind", message)
     )
     return None
+
+
+def _kind_hint(kind_name: str) -> str:
+    """``; did you mean 'Component'?`` for a kind that is one of Backstage's misspelt or in
+    the wrong case (``Componnet``, ``component``), else nothing."""
+    by_lower = {k.kind.lower(): k.kind for k in KINDS}
+    same = by_lower.get(kind_name.lower())
+    if same is not None:
+        return f"; did you mean {same!r}? Kinds are case-sensitive"
+    close = difflib.get_close_matches(kind_name.lower(), by_lower, n=1)
+    return f"; did you mean {by_lower[close[0]]!r}?" if close else ""
 
 
 def _relations(
