@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,7 @@ def test_rebuild_rewrites_only_what_changed(tmp_path: Path) -> None:
             "build", org, "-o", site, "--cache-dir", cache, env={"SOURCE_DATE_EPOCH": str(epoch)}
         )
         assert result.returncode == 0, result.stderr
+        assert "Fontconfig" not in result.stderr  # no foreign warnings (Graphviz's fonts)
         return {
             p.relative_to(site).as_posix(): p.stat().st_mtime_ns
             for p in site.rglob("*")
@@ -212,3 +215,55 @@ def test_serve_previews_the_portal_on_loopback(example_portal: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_changed_is_the_descriptors_last_commit_never_the_builds_time(tmp_path: Path) -> None:
+    """A first build (no cache) must not date every entity "now": "Changed" and the home
+    page's "Recently changed" come from the last commit that touched each descriptor."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            "old/catalog-info.yaml": component("old"),
+            "new/catalog-info.yaml": component("new"),
+        },
+    )
+    git = ["git", "-C", str(org), "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    for path, when in (("team", "2024-01-02T03:04:05Z"), ("old", "2024-05-06T07:08:09Z")):
+        env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        subprocess.run([*git, "add", path], check=True, env=env)
+        subprocess.run([*git, "commit", "-q", "-m", path], check=True, env=env)
+    # "new" is never committed: its history is not known
+    site = tmp_path / "site"
+    result = run_backlot("build", org, "-o", site, "--cache-dir", tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    old = read(site, "catalog/default/component/old/index.html")
+    assert '<time datetime="2024-05-06T07:08:09Z" data-age>2024-05-06 07:08 UTC</time>' in old
+    new = read(site, "catalog/default/component/new/index.html")
+    assert '<dt>Changed</dt><dd><span class="empty">not known' in new
+    home = read(site, "index.html")
+    recent = home[home.index('class="recent"') : home.index("</ol>")]
+    assert recent.index(">old<") < recent.index(">team-a<") and ">new<" not in recent
+
+
+def test_docs_that_fail_or_warn_are_listed_on_the_problems_page(tmp_path: Path) -> None:
+    with_docs = "metadata:\n  annotations:\n    backstage.io/techdocs-ref: dir:.\n"
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "team/catalog-info.yaml": GROUP_A,
+            # an annotation with no docs tree behind it: the site fails
+            "handbook/catalog-info.yaml": component("handbook").replace("metadata:\n", with_docs),
+            # a page linking to one that does not exist: a warning naming file and target
+            "guide/catalog-info.yaml": component("guide").replace("metadata:\n", with_docs),
+            "guide/docs/index.md": "# Guide\n\nSee [the setup](setup.md).\n",
+        },
+    )
+    site = tmp_path / "site"
+    result = run_backlot("build", org, "-o", site, "--cache-dir", tmp_path / "cache")
+    problems = read(site, "problems/index.html")
+    docs = problems[problems.index('<h2 id="docs">') :]
+    assert "handbook" in docs and "docs/no-tree" in docs
+    assert "1 docs site not built" in problems
+    assert "guide" in docs and "setup.md" in docs, result.stdout + result.stderr

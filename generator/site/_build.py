@@ -56,9 +56,7 @@ def build_site(
     attach_docs(model, docs_sites, docs_report or DocsReport())
     now = build_time()
     csp = content_security_policy(allowed_hosts)
-    changed, seeds, state = changed_times(
-        model, workspace.site_state, now, inputs_digest(settings, csp)
-    )
+    changed, seeds, state = changed_times(model, workspace.site_state, inputs_digest(settings, csp))
     radius = max(settings.graph_depth, 2)
     if seeds is None:
         dirty = set(model.entities)

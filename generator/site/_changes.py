@@ -14,13 +14,12 @@ import hashlib
 import json
 import os
 import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..config import SiteSettings
-from ._context import stamp, templates_dir
+from ._context import templates_dir
 from ._model import SiteModel
 
 __all__ = ["changed_times", "dump_json", "inputs_digest", "load_json", "within"]
@@ -37,28 +36,28 @@ def inputs_digest(settings: SiteSettings, csp: str) -> str:
 
 
 def changed_times(
-    model: SiteModel, path: Path, now: datetime, inputs: str
+    model: SiteModel, path: Path, inputs: str
 ) -> tuple[dict[str, str], set[str] | None, dict[str, Any]]:
-    """When each entity's own data last changed, remembered across builds by content hash;
-    the entities that changed, appeared or disappeared since (None: everything), counting
-    the pages a build that did not finish may have left half-renewed; and the state to
-    record once this build's pages are written."""
+    """When each entity's descriptor last changed (its source's last commit, "" when no
+    history says: never the time a cache first saw it); the entities whose data changed,
+    appeared or disappeared since the last build (None: everything), counting the pages a
+    build that did not finish may have left half-renewed; and the state to record once
+    this build's pages are written."""
     previous = load_json(path)
     before_entities = previous.get("entities")
     before: dict[str, Any] = before_entities if isinstance(before_entities, dict) else {}
-    now_iso = stamp(now)[0]
-    state: dict[str, list[str]] = {}
+    state: dict[str, str] = {}
     changed: dict[str, str] = {}
     dirty: set[str] = set()
     for key in model.entities:
         digest = model.content_hash(key)
         old = before.get(key)
-        same = isinstance(old, list) and len(old) == 2 and old[0] == digest
-        when = str(old[1]) if same and old is not None else now_iso
-        if not same:
+        if isinstance(old, list) and old:  # the state of builds before this one's format
+            old = old[0]
+        if old != digest:
             dirty.add(key)
-        state[key] = [digest, when]
-        changed[key] = when
+        state[key] = digest
+        changed[key] = model.source(key).changed or ""
     dirty.update(key for key in before if key not in model.entities)
     pending = previous.get("pending")
     if previous.get("inputs") != inputs or pending == "all":

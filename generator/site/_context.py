@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from ..config import SiteSettings
+from ..text import counted
 from ..workspace import Workspace
 from ._docs_index import DocsSite
 from ._model import SiteModel
@@ -39,6 +40,7 @@ def environment(csp: str) -> jinja2.Environment:
         lstrip_blocks=False,
     )
     env.globals["csp"] = csp
+    env.filters["plural"] = counted  # {{ n|plural("error") }}: "1 error", "2 errors"
     return env
 
 
@@ -54,6 +56,9 @@ def stamp(moment: datetime) -> tuple[str, str]:
 
 
 def label(iso: str) -> str:
+    """``2026-12-03 09:44 UTC``; "" for an unknown time."""
+    if not iso:
+        return ""
     return stamp(datetime.fromisoformat(iso.replace("Z", "+00:00")))[1]
 
 
@@ -68,7 +73,7 @@ class SiteContext:
     model: SiteModel
     settings: SiteSettings
     keys: tuple[str, ...]  # every entity, in the order lists show them
-    changed: dict[str, str]  # entity → when its own data last changed (ISO)
+    changed: dict[str, str]  # entity → its descriptor's last commit (ISO), "" if unknown
     dirty: frozenset[str]  # entities whose pages may show something that changed
     docs_sites: dict[str, DocsSite]  # storage path → built or published docs site
     csp: str
@@ -87,7 +92,10 @@ class SiteContext:
         """What list pages say they show. No time here: list pages must stay byte-identical
         until their own content changes."""
         repositories = len({s.repository for s in self.model.catalog.sources.values()})
-        return f"Catalog of {len(self.keys)} entities from {repositories} repositories"
+        return (
+            f"Catalog of {counted(len(self.keys), 'entity')} "
+            f"from {counted(repositories, 'repository')}"
+        )
 
     def render(self, template: str, page_dir: str, **values: Any) -> tuple[str, str]:
         """A page of the portal: its file, and its HTML."""

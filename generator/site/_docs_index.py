@@ -82,3 +82,6 @@ def attach_docs(model: SiteModel, sites: dict[str, DocsSite], report: DocsReport
     for key, problem in report.failed().items():
         if key in model.entities:
             model.docs_errors[key] = f"{problem.message} ({problem.rule})"
+    for key, built in report.sites.items():
+        if key in model.entities and built.warnings:
+            model.docs_warnings[key] = built.warnings

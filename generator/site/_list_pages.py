@@ -7,7 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..model import CatalogFile, EntityRef, docs_site_dir, entity_page
+from ..model import CatalogFile, DocsProblem, EntityRef, docs_site_dir, entity_page
 from ._catalog_index import catalog_pages, facet_counts, row_shards
 from ._context import SiteContext, label
 from ._docs_index import DocsSite
@@ -68,7 +68,9 @@ class HomePage:
     def render(self, context: SiteContext, output: PageOutput) -> None:
         model, keys, changed = context.model, context.keys, context.changed
         summary = model.catalog.summary
-        recent = sorted(keys, key=lambda k: (changed[k], k), reverse=True)[:RECENT]
+        # Entities whose history is not known (no git, no crawl) are not "recent".
+        dated = [k for k in keys if changed[k]]
+        recent = sorted(dated, key=lambda k: (changed[k], k), reverse=True)[:RECENT]
         output.page(
             context,
             "home.html",
@@ -169,8 +171,28 @@ def _problem_groups(model: SiteModel, catalog: CatalogFile) -> dict[str, Any]:
         ref = finding.entity_ref
         href = entity_page(ref) if ref in model.entities else None
         groups.setdefault(finding.file, []).append({**finding.model_dump(), "href": href})
+    docs = []
+    for key in sorted(set(model.docs_errors) | set(model.docs_warnings)):
+        problems = [
+            {"severity": "warning", "where": _docs_where(p), "rule": p.rule, "message": p.message}
+            for p in model.docs_warnings.get(key, ())
+        ]
+        if key in model.docs_errors:
+            problems.insert(
+                0, {"severity": "error", "where": "", "rule": "", "message": model.docs_errors[key]}
+            )
+        docs.append({"row": model.row(key), "problems": problems[:MAX_PROBLEMS]})
     return {
         "errors": catalog.summary.errors,
         "warnings": catalog.summary.warnings,
         "groups": [{"file": f, "findings": items} for f, items in sorted(groups.items())],
+        "docs": docs,
+        "docs_failed": len(model.docs_errors),
+        "docs_warnings": sum(len(w) for w in model.docs_warnings.values()),
     }
+
+
+def _docs_where(problem: DocsProblem) -> str:
+    if problem.file and problem.line:
+        return f"{problem.file}:{problem.line}"
+    return problem.file or ""

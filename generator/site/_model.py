@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import CatalogFile, EntitySource, Finding, entity_page
+from ..model import CatalogFile, DocsProblem, EntitySource, Finding, entity_page
 
 __all__ = ["EntityRow", "RefView", "SiteModel"]
 
@@ -59,6 +59,8 @@ class SiteModel:
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     docs: dict[str, str] = field(default_factory=dict)  # entity → docs site path
     docs_errors: dict[str, str] = field(default_factory=dict)  # entity → why no docs
+    # entity → what its docs build warned about (broken links, missing snippets…)
+    docs_warnings: dict[str, tuple[DocsProblem, ...]] = field(default_factory=dict)
     _rows: dict[str, EntityRow] = field(default_factory=dict)
 
     @classmethod

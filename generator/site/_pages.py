@@ -267,9 +267,9 @@ def _facts(entity: dict[str, Any]) -> list[tuple[str, str]]:
     spec = entity.get("spec") or {}
     facts: list[tuple[str, str]] = []
     profile: dict[str, Any] = spec["profile"] if isinstance(spec.get("profile"), dict) else {}
-    for field_name, label in (("displayName", "Name"), ("email", "E-mail")):
-        if isinstance(profile.get(field_name), str):
-            facts.append((label, profile[field_name]))
+    # The display name is the page's title already (as in Backstage): only the e-mail here.
+    if isinstance(profile.get("email"), str):
+        facts.append(("E-mail", profile["email"]))
     if entity["kind"] == "Location":
         targets = [spec["target"]] if isinstance(spec.get("target"), str) else []
         targets += [t for t in spec.get("targets") or [] if isinstance(t, str)]

@@ -274,8 +274,9 @@
     staticList.hidden = true;
     results.hidden = false;
     results.textContent = "";
-    var scope = currentKind ? " " + currentKind + " entities" : " entities";
-    status.textContent = found.length + " of " + rows.filter(function (r) { return !currentKind || r[1] === currentKind; }).length + scope + " match";
+    var total = rows.filter(function (r) { return !currentKind || r[1] === currentKind; }).length;
+    var noun = total === 1 ? " entity" : " entities";
+    status.textContent = found.length + " of " + total + (currentKind ? " " + currentKind : "") + noun + (found.length === 1 ? " matches" : " match");
     if (c.show === "owned" && !c.keys.length) {
       status.textContent = "No teams chosen yet: press “My team” on your group's page (or “This is me” on yours), then come back.";
     }

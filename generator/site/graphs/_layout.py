@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -77,10 +79,41 @@ def render_svg(graph: Graph) -> str:
 
 def _layout(graph: Graph) -> str:
     """Graphviz ``dot``'s SVG for ``graph`` (untrusted geometry; see ``_finish``)."""
+    global _fonts_ready
+    if not _fonts_ready:
+        _start_fonts()
+        _fonts_ready = True
     data = pygraphviz.AGraph(string=_dot(graph)).draw(format="svg", prog="dot")
     if not isinstance(data, bytes):
         raise TypeError("pygraphviz returned no SVG")
     return data.decode("utf-8")
+
+
+# pygraphviz's wheel bundles an older fontconfig that, starting up, reads every sample file
+# of the system's newer one and cannot parse one of them: a "Fontconfig warning" from C on
+# every build's stderr, which no setting turns off. It starts once per process (forked
+# workers inherit it), so the first layout of a process runs with stderr caught and only
+# that warning dropped.
+_fonts_ready = False
+_FONTCONFIG_NOISE = b"Fontconfig warning:"
+
+
+def _start_fonts() -> None:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            pygraphviz.AGraph(string='digraph { a [label="Aa", fontname="Helvetica"] }').draw(
+                format="svg", prog="dot"
+            )
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        kept = [line for line in caught if not line.startswith(_FONTCONFIG_NOISE)]
+    if kept:
+        os.write(2, b"".join(kept))
 
 
 def _dot(graph: Graph) -> str:
