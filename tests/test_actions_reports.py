@@ -59,7 +59,7 @@ def test_build_annotates_the_run_and_summarises_it(tmp_path: Path) -> None:
     summary = (tmp_path / "summary.md").read_text()
     assert "| Entities | 4 (3 Component, 1 Group) |" in summary
     assert "| Rejected documents | 13 |" in summary
-    assert "| Docs sites | 1 built, 0 unchanged, 0 failed |" in summary
+    assert "| Docs sites | 1 built, 0 unchanged, 0 failed; 0 warnings |" in summary
     assert "Components with TechDocs: 33 % (1 of 3)" in summary
     assert "Owners that exist: 67 % (2 of 3)" in summary  # team-ghost is nobody
     assert "#### Problems" in summary and "broken\\-00" in summary
