@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 DEFAULT_API_URL = "https://api.github.com"
+_PART_ERRORS = {"NOT_FOUND", "FORBIDDEN"}  # errors of one aliased part of a query
 MAX_WAIT_SECONDS = 900.0  # longer than this for a rate limit: stop and say so
 
 
@@ -466,9 +467,14 @@ class GitHubClient:
 
     # ------------------------------------------------------------------ GraphQL
 
-    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def graphql(
+        self, query: str, variables: dict[str, Any], *, partial: bool = False
+    ) -> dict[str, Any]:
         """The ``data`` of a query. Rate limits are waited out; a query too large or too
-        slow for GitHub raises ResourceLimits (ask for less) and is not retried here."""
+        slow for GitHub raises ResourceLimits (ask for less) and is not retried here.
+        ``partial``: a query of many aliased parts answers with the parts it could, when
+        the errors are only parts that are not there or not visible (``NOT_FOUND``,
+        ``FORBIDDEN``: a repository renamed, deleted or out of reach since the listing)."""
         what = "GraphQL query"
         attempt = _Attempt()
         while True:
@@ -491,6 +497,8 @@ class GitHubClient:
             if not errors:
                 return data
             kinds = {str(e.get("type", "")) for e in errors if isinstance(e, dict)}
+            if partial and isinstance(data, dict) and data and kinds <= _PART_ERRORS:
+                return data
             messages = "; ".join(str(e.get("message", e))[:200] for e in errors[:3])
             if "RATE_LIMITED" in kinds:
                 reset = _parse_time(str((cost or {}).get("resetAt", ""))) if cost else None

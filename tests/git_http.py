@@ -136,3 +136,55 @@ class GitHttpServer(LocalServer):
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
+
+
+def import_commits(
+    bare: Path, commits: list[tuple[str, dict[str, bytes | str | None]]], branch: str = "main"
+) -> None:
+    """Commits appended to ``branch`` of the bare repository ``bare`` (created if need be)
+    in one ``git fast-import``: each is (committer date in ISO 8601, files it writes or,
+    for None, deletes; ``{}`` for an empty commit). A thousand commits take a second."""
+    from datetime import datetime
+
+    if not bare.exists():
+        bare_repository_empty(bare)
+    exists = (
+        subprocess.run(
+            ["git", "-C", str(bare), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    stream = bytearray()
+    for index, (when, files) in enumerate(commits):
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        message = f"commit {index} at {when}\n".encode()
+        stream += f"commit refs/heads/{branch}\n".encode()
+        stream += f"committer Test <test@example.com> {int(moment.timestamp())} +0000\n".encode()
+        stream += b"data %d\n%s\n" % (len(message), message)
+        if index == 0 and exists:
+            stream += f"from refs/heads/{branch}^0\n".encode()
+        for name, content in files.items():
+            if content is None:
+                stream += f"D {name}\n".encode()
+                continue
+            data = content.encode() if isinstance(content, str) else content
+            stream += f"M 100644 inline {name}\n".encode() + b"data %d\n%s\n" % (len(data), data)
+        stream += b"\n"
+    subprocess.run(
+        ["git", "-C", str(bare), "fast-import", "--quiet"],
+        input=bytes(stream),
+        check=True,
+        capture_output=True,
+    )
+
+
+def bare_repository_empty(path: Path) -> Path:
+    """A bare repository with no commits, serving partial clones as a git host does."""
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    for key, value in (
+        ("uploadpack.allowFilter", "true"),
+        ("uploadpack.allowAnySHA1InWant", "true"),
+    ):
+        subprocess.run(["git", "-C", str(path), "config", key, value], check=True)
+    return path

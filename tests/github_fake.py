@@ -11,7 +11,13 @@ Git object ids are git's own (``sha1("blob <size>\\0" + content)``); trees and c
 their content, so an unchanged repository keeps its ids.
 
 Faults are queued: ``fake.fault("graphql", "rate-limited")`` makes the next GraphQL call
-answer so; ``fake.counts`` tells how many calls of each kind were served.
+answer so; ``fake.counts`` tells how many calls of each kind were served, and
+``fake.queries`` which GraphQL queries (``listing``, ``folder``, ``history``).
+
+Each repository keeps its history (commits with their committer dates and the paths they
+changed), for ``history(first: 1, path: …)`` on a commit: the last commit that touched a
+path. GraphQL points are counted as GitHub counts them (a connection of up to 100 nodes is
+one request, a query costs requests / 100, at least 1) against ``graphql_remaining``.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import hashlib
 import http.server
 import io
 import json
+import re
 import tarfile
 import threading
 import time
 import urllib.parse
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .local_http import LocalServer
@@ -49,6 +58,9 @@ class FakeRepo:
     topics: tuple[str, ...] = ()
     default_branch: str = "main"
     pushes: int = 0  # bumps the commit id when files change
+    # (committer date, paths changed), oldest first; the first commit adds every file.
+    history: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    clock: Callable[[], str] | None = None  # the next commit's date, when none is given
 
     def tree_entries(self) -> list[dict[str, Any]]:
         """Git's recursive tree listing: blobs and the trees above them."""
@@ -112,13 +124,26 @@ class FakeRepo:
     def commit(self) -> str:
         return hashlib.sha1(f"commit {self.tree_oid()} {self.pushes}".encode()).hexdigest()
 
-    def push(self, files: dict[str, bytes | None]) -> None:
+    def push(self, files: dict[str, bytes | None], at: str | None = None) -> None:
+        """One commit writing (None: deleting) ``files``, committed ``at`` (ISO 8601)."""
         for path, content in files.items():
             if content is None:
                 self.files.pop(path, None)
             else:
                 self.files[path] = content
         self.pushes += 1
+        self.history.append((at or self._tick(), frozenset(files)))
+
+    def _tick(self) -> str:
+        return self.clock() if self.clock is not None else "2026-11-30T10:00:00Z"
+
+    def last_change(self, path: str) -> tuple[str, str] | None:
+        """(commit id, committer date) of the last commit that touched ``path``."""
+        for index in range(len(self.history) - 1, -1, -1):
+            when, paths = self.history[index]
+            if path in paths:
+                return hashlib.sha1(f"{self.name} {index}".encode()).hexdigest(), when
+        return None
 
 
 class FakeGitHub(LocalServer):
@@ -135,6 +160,10 @@ class FakeGitHub(LocalServer):
         self.installation_token = "ghs_installation-token-987654321"
         self.seen_authorization: list[str] = []
         self.prefix = ""  # "/api/v3" to look like an Enterprise Server
+        self.queries: Counter[str] = Counter()
+        self.graphql_remaining = 5000
+        self.max_history = 100  # more history connections in a query: RESOURCE_LIMITS_EXCEEDED
+        self._clock = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ control
@@ -142,10 +171,19 @@ class FakeGitHub(LocalServer):
     def add(
         self, name: str, files: dict[str, str | bytes] | None = None, **options: Any
     ) -> FakeRepo:
+        committed_at = options.pop("committed_at", None)
         content = {p: (c.encode() if isinstance(c, str) else c) for p, c in (files or {}).items()}
         repo = FakeRepo(name, content, **options)
+        repo.clock = self.tick
+        repo.history.append((committed_at or self.tick(), frozenset(content)))
         self.repos[name] = repo
         return repo
+
+    def tick(self) -> str:
+        """A committer date an hour after the last one handed out."""
+        with self._lock:
+            self._clock += timedelta(hours=1)
+            return self._clock.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def fault(self, kind: str, what: str, times: int = 1) -> None:
         self.faults.setdefault(kind, deque()).extend([what] * times)
@@ -172,8 +210,11 @@ class FakeGitHub(LocalServer):
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(data)))
+        graphql = "graphql" in handler.path
         handler.send_header("x-ratelimit-limit", "5000")
-        handler.send_header("x-ratelimit-remaining", "4321")
+        handler.send_header(
+            "x-ratelimit-remaining", str(self.graphql_remaining) if graphql else "4321"
+        )
         handler.send_header("x-ratelimit-reset", str(int(time.time()) + 3600))
         handler.send_header(
             "x-ratelimit-resource", "graphql" if "graphql" in handler.path else "core"
@@ -258,6 +299,8 @@ class FakeGitHub(LocalServer):
         if fault == "slow":
             time.sleep(self.slow_seconds)
             return False  # then answer as usual, too late for a short timeout
+        if fault == "pass":
+            return False  # answered as usual: faults queued after it are for later calls
         if fault == "502":
             self._reply(handler, 502, {"message": "Server Error"})
         elif fault == "500":
@@ -314,9 +357,15 @@ class FakeGitHub(LocalServer):
     ) -> None:
         query = request.get("query", "")
         variables = request.get("variables", {})
+        if "history(" in query:
+            self.queries["history"] += 1
+            self._history_query(handler, query)
+            return
         if "repository(owner:" in query:
+            self.queries["folder"] += 1
             self._folder_query(handler, variables)
             return
+        self.queries["listing"] += 1
         if "organization(login:" not in query or "object(expression:" not in query:
             self._reply(
                 handler, 200, {"errors": [{"type": "PARSE", "message": "unexpected query"}]}
@@ -358,7 +407,7 @@ class FakeGitHub(LocalServer):
         nodes = [self._node(self.repos[name], expressions) for name in page]
         end = start + len(page)
         data = {
-            "rateLimit": {"cost": 1, "remaining": 4999, "resetAt": "2030-01-01T00:00:00Z"},
+            "rateLimit": self._spend(1 + first),
             "organization": {
                 "repositories": {
                     "pageInfo": {"hasNextPage": end < len(names), "endCursor": str(end)},
@@ -367,6 +416,78 @@ class FakeGitHub(LocalServer):
             },
         }
         self._reply(handler, 200, {"data": data})
+
+    def _spend(self, connections: int) -> dict[str, Any]:
+        """GitHub's cost of a query (requests its connections need / 100, at least 1),
+        taken from the points left this hour."""
+        cost = max(1, round(connections / 100))
+        with self._lock:
+            self.graphql_remaining = max(0, self.graphql_remaining - cost)
+            remaining = self.graphql_remaining
+        return {"cost": cost, "remaining": remaining, "resetAt": "2030-01-01T00:00:00Z"}
+
+    def _history_query(self, handler: http.server.BaseHTTPRequestHandler, query: str) -> None:
+        """``rN: repository(owner:, name:) { object(expression:) { ... on Commit {
+        pM: history(first: 1, path:) { nodes { committedDate oid } } } } }``, aliases and
+        string literals as GitHub reads them; an unknown repository is null in ``data``
+        with a NOT_FOUND error naming its alias, as GitHub answers."""
+        string = r'"(?:[^"\\]|\\.)*"'
+        starts = list(
+            re.finditer(rf"(\w+): repository\(owner: ({string}), name: ({string})\)", query)
+        )
+        histories = len(re.findall(r"\bhistory\(", query))
+        if histories > self.max_history:
+            self._reply(
+                handler,
+                200,
+                {
+                    "data": None,
+                    "errors": [
+                        {"type": "RESOURCE_LIMITS_EXCEEDED", "message": "Resource limits exceeded"}
+                    ],
+                },
+            )
+            return
+        data: dict[str, Any] = {"rateLimit": self._spend(histories)}
+        errors: list[dict[str, Any]] = []
+        for index, start in enumerate(starts):
+            end = starts[index + 1].start() if index + 1 < len(starts) else len(query)
+            block = query[start.start() : end]
+            alias, owner, name = (
+                start.group(1),
+                json.loads(start.group(2)),
+                json.loads(start.group(3)),
+            )
+            repo = self.repos.get(name) if owner == self.org else None
+            if repo is None:
+                data[alias] = None
+                errors.append(
+                    {
+                        "type": "NOT_FOUND",
+                        "path": [alias],
+                        "locations": [
+                            {"line": query[: start.start()].count("\n") + 1, "column": 3}
+                        ],
+                        "message": "Could not resolve to a Repository with the name "
+                        f"'{owner}/{name}'.",
+                    }
+                )
+                continue
+            expression = re.search(rf"object\(expression: ({string})\)", block)
+            if expression is None or json.loads(expression.group(1)) not in (
+                "HEAD",
+                repo.default_branch,
+                repo.commit,
+            ):
+                data[alias] = {"object": None}
+                continue
+            found: dict[str, Any] = {}
+            for history in re.finditer(rf"(\w+): history\(first: (\d+), path: ({string})\)", block):
+                last = repo.last_change(json.loads(history.group(3)))
+                nodes = [] if last is None else [{"committedDate": last[1], "oid": last[0]}]
+                found[history.group(1)] = {"nodes": nodes[: int(history.group(2))]}
+            data[alias] = {"object": found}
+        self._reply(handler, 200, {"data": data, **({"errors": errors} if errors else {})})
 
     def _folder_query(
         self, handler: http.server.BaseHTTPRequestHandler, variables: dict[str, Any]

@@ -248,3 +248,150 @@ def test_settings_that_cannot_work_are_refused_before_anything_runs(
     configure(work, f"file://{repositories}/team.git", token_env="NOT_SET_ANYWHERE")
     done = backlot(work, "catalog")
     assert done.returncode != 0 and "$NOT_SET_ANYWHERE" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- when files last changed
+
+MORE = (
+    "---\napiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: more\n"
+    "spec:\n  targets: [./more/a.yaml, ./more/b.yaml]\n"
+)
+
+
+def changed(work: Path) -> dict[str, str | None]:
+    sources = catalog(work)["sources"]
+    return {ref.split("/")[-1]: s["changed"] for ref, s in sources.items()}  # type: ignore[attr-defined]
+
+
+def test_changed_is_read_from_a_shallow_clone_deepened_once_then_remembered(
+    tmp_path: Path,
+) -> None:
+    from .git_http import import_commits
+
+    host = tmp_path / "host"
+    host.mkdir()
+    bare = host / "svc.git"
+    import_commits(
+        bare,
+        [
+            (
+                "2026-01-10T08:00:00+01:00",
+                {
+                    "catalog-info.yaml": component("svc") + MORE,
+                    "more/a.yaml": component("a"),
+                    "more/b.yaml": component("b"),
+                },
+            ),
+            # 150 commits that touch none of them: deeper than the first deepening.
+            *(
+                (f"2026-02-01T{i // 60:02d}:{i % 60:02d}:00Z", {"README.md": f"{i}\n"})
+                for i in range(150)
+            ),
+            ("2026-03-03T12:00:00Z", {"more/b.yaml": component("b", system="x")}),
+        ],
+    )
+    serving = GitHttpServer(host)
+    serving.start()
+    try:
+        work = tmp_path / "work"
+        configure(work, f"{serving.base}/svc.git")
+        done = backlot(work, "catalog")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert changed(work) == {
+            "svc": "2026-01-10T07:00:00Z",  # 151 commits below the head
+            "more": "2026-01-10T07:00:00Z",
+            "a": "2026-01-10T07:00:00Z",
+            "b": "2026-03-03T12:00:00Z",  # the head
+        }
+        # Nothing changed: one ref listing, no fetch (the dates are remembered by blob).
+        serving.counts.clear()
+        done = backlot(work, "catalog")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert serving.counts == {"refs": 1, "ls-refs": 1}, serving.counts
+        assert changed(work)["svc"] == "2026-01-10T07:00:00Z"
+        # One push between two builds: its commit's parent is the commit read before,
+        # so what it changed is dated without deepening (one pack, one blob, as before).
+        import_commits(
+            bare, [("2026-04-04T04:04:04Z", {"more/a.yaml": component("a", system="y")})]
+        )
+        serving.counts.clear()
+        done = backlot(work, "catalog")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert serving.counts["fetch"] == 2, serving.counts
+        assert changed(work) == {
+            "svc": "2026-01-10T07:00:00Z",
+            "more": "2026-01-10T07:00:00Z",
+            "a": "2026-04-04T04:04:04Z",
+            "b": "2026-03-03T12:00:00Z",
+        }
+        # Two pushes: the descriptor changed in the first, which the clone does not have.
+        import_commits(
+            bare,
+            [
+                (
+                    "2026-05-05T05:05:05Z",
+                    {"catalog-info.yaml": component("svc", system="z") + MORE},
+                ),
+                ("2026-05-06T06:06:06Z", {"README.md": "later\n"}),
+            ],
+        )
+        done = backlot(work, "catalog")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert changed(work)["svc"] == "2026-05-05T05:05:05Z"
+        assert changed(work)["a"] == "2026-04-04T04:04:04Z"
+    finally:
+        serving.stop()
+
+
+def test_a_file_older_than_the_deepest_history_fetched_has_no_date(tmp_path: Path) -> None:
+    """A clone is deepened to 1,000 commits at most: below that, all it could say is "at
+    or before", which is no date."""
+    from .git_http import import_commits
+
+    host = tmp_path / "host"
+    host.mkdir()
+    import_commits(
+        host / "old.git",
+        [
+            ("2025-01-01T00:00:00Z", {"catalog-info.yaml": component("old")}),
+            *(("2026-01-01T00:00:00Z", {"log.txt": f"{i}\n"}) for i in range(1_100)),
+        ],
+    )
+    serving = GitHttpServer(host)
+    serving.start()
+    try:
+        work = tmp_path / "work"
+        configure(work, f"{serving.base}/old.git")
+        done = backlot(work, "catalog")
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert changed(work) == {"old": None}
+        fetches = serving.counts["fetch"]
+        assert fetches <= 2 + 2, serving.counts  # the clone, its blobs, two deepenings
+    finally:
+        serving.stop()
+
+
+def test_local_git_repositories_are_published_without_their_paths(
+    repositories: Path, tmp_path: Path
+) -> None:
+    from .test_no_build_paths import files_naming
+
+    work = tmp_path / "work"
+    team, handbook = (
+        f"file://{repositories}/team.git",
+        f"file://{repositories}/platform/handbook.git",
+    )
+    configure(work, team, handbook)
+    assert backlot(work, "build").returncode == 0
+    [svc_b] = [e for e in catalog(work)["entities"] if e["metadata"]["name"] == "svc-b"]  # type: ignore[attr-defined]
+    annotations = svc_b["metadata"]["annotations"]
+    assert annotations["backstage.io/managed-by-location"] == (
+        "file:platform/handbook/services/b.yaml"
+    )
+    # One repository moves away, one was never there: their messages are published too.
+    (repositories / "platform/handbook.git").rename(repositories / "gone.git")
+    configure(work, team, handbook, f"{repositories}/never/cloned.git")
+    done = backlot(work, "build")
+    assert (work / "site" / "catalog.json").is_file(), done.stdout + done.stderr
+    assert findings(work, "source/stale") and findings(work, "file/unreadable")
+    assert files_naming(work / "site", repositories, work, tmp_path) == {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -111,8 +112,10 @@ def test_a_cold_crawl_costs_the_listing_and_what_it_cannot_carry(
     expected = {"team-a", "orders", "big", *(f"svc-{i}" for i in range(7))}
     assert entities(tmp_path) == expected  # archived, forked and excluded topics left out
     # 14 repositories, 5 a page: 3 listing queries; one REST read for the truncated blob;
-    # one tarball for the docs folder (the root's tree id came with the listing).
-    assert fake.counts == {"graphql": 3, "blobs": 1, "tarball": 1, "codeload": 1}, fake.counts
+    # one tarball for the docs folder (the root's tree id came with the listing); one
+    # query for when the 10 descriptors last changed.
+    assert fake.counts == {"graphql": 4, "blobs": 1, "tarball": 1, "codeload": 1}, fake.counts
+    assert fake.queries == {"listing": 3, "history": 1}, fake.queries
     assert "github acme: 11 repositories (10 with descriptors, 1 without, 3 left out" in output
     assert (tmp_path / "site/docs/default/component/orders/index.html").is_file()
     page = (tmp_path / "site/catalog/default/component/orders/index.html").read_text()
@@ -127,18 +130,24 @@ def test_a_warm_crawl_costs_only_the_listing_and_what_changed(
     configure(tmp_path, fake)
     assert backlot(tmp_path, "build").returncode == 0
     fake.counts.clear()
+    fake.queries.clear()
     done = backlot(tmp_path, "build")
     assert done.returncode == 0, done.stderr
     assert fake.counts == {"graphql": 3}, fake.counts  # nothing fetched twice, no docs rebuilt
+    assert "dates of change: 10 remembered, 0 looked up in 0 queries" in done.stdout
     assert "0 built, 1 unchanged" in done.stdout
     # Two repositories change: a plain descriptor (it comes with the listing) and the
     # docs (one query for the folder's tree id; the root's is listed, so none here).
     fake.repos["svc-3"].push({"catalog-info.yaml": component("svc-3", description="new").encode()})
     fake.repos["orders"].push({"docs/index.md": b"# Orders\n\nChanged.\n"})
     fake.counts.clear()
+    fake.queries.clear()
     done = backlot(tmp_path, "build")
     assert done.returncode == 0, done.stderr
-    assert fake.counts == {"graphql": 3, "tarball": 1, "codeload": 1}, fake.counts
+    # The changed descriptor is dated again (one query); the docs' push left the
+    # descriptor's blob as it was, so its date is remembered.
+    assert fake.counts == {"graphql": 4, "tarball": 1, "codeload": 1}, fake.counts
+    assert fake.queries == {"listing": 3, "history": 1}, fake.queries
     assert "2 changed" in done.stdout and "1 built, 0 unchanged" in done.stdout
     assert "Changed." in (tmp_path / "site/docs/default/component/orders/index.html").read_text()
 
@@ -185,7 +194,7 @@ def test_rate_limits_and_server_errors_are_waited_out(fake: FakeGitHub, tmp_path
     done = backlot(tmp_path, "build")
     assert done.returncode == 0, done.stdout + done.stderr
     assert entities(tmp_path) == {"team-a", "orders", "big", "svc-0", "svc-1"}
-    assert fake.counts["graphql"] == 2 + 2 and fake.counts["blobs"] == 1 + 2
+    assert fake.counts["graphql"] == 2 + 1 + 2 and fake.counts["blobs"] == 1 + 2
     assert "4 retries" in done.stdout or "retries" in done.stdout
 
 
@@ -337,3 +346,147 @@ def test_an_enterprise_server_is_reached_at_its_own_paths(fake: FakeGitHub, tmp_
     done = backlot(tmp_path, "catalog")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "svc-0" in entities(tmp_path)
+
+
+# ---------------------------------------------------------------- when descriptors changed
+
+
+def sources(work: Path) -> dict[str, Any]:
+    catalog = json.loads((work / ".backlot" / "catalog.json").read_text())
+    return {ref.split("/")[-1]: source for ref, source in catalog["sources"].items()}
+
+
+def test_descriptors_are_dated_by_their_last_commit_in_few_queries(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """Each descriptor's date is its last commit's (not the repository's last push, not
+    when a build first saw it), from a batched GraphQL history query, remembered by blob
+    id: an unchanged descriptor costs nothing on the next crawl."""
+    fake.add("team", {"catalog-info.yaml": GROUP}, committed_at="2025-06-01T12:00:00Z")
+    for i in range(120):
+        fake.add(
+            f"svc-{i:03d}",
+            {"catalog-info.yaml": component(f"svc-{i:03d}"), "README.md": "# hi\n"},
+            committed_at=f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+        )
+    # A later push that leaves the descriptor alone does not change its date.
+    fake.repos["svc-007"].push({"README.md": b"# later\n"}, at="2026-10-10T10:10:10Z")
+    fake.repos["svc-008"].push(
+        {"catalog-info.yaml": component("svc-008", system="s").encode()},
+        at="2026-10-11T10:00:00+02:00",
+    )
+    # A Location's target is no descriptor: dated when the catalog stage reads it.
+    fake.add(
+        "mono",
+        {
+            "catalog-info.yaml": "apiVersion: backstage.io/v1alpha1\nkind: Location\n"
+            "metadata:\n  name: mono\nspec:\n  targets: [./services/a.yaml]\n",
+            "services/a.yaml": component("svc-a"),
+        },
+        committed_at="2026-03-03T03:03:03Z",
+    )
+    fake.repos["mono"].push(
+        {"services/a.yaml": component("svc-a", system="m").encode()}, at="2026-04-04T04:04:04Z"
+    )
+    configure(tmp_path, fake, page_size=50)
+    done = backlot(tmp_path, "catalog")
+    assert done.returncode == 0, done.stdout + done.stderr
+    dated = sources(tmp_path)
+    assert dated["mono"]["changed"] == "2026-03-03T03:03:03Z"
+    assert dated["svc-a"]["changed"] == "2026-04-04T04:04:04Z"
+    assert dated["team-a"]["changed"] == "2025-06-01T12:00:00Z"
+    assert dated["svc-007"]["changed"] == "2026-01-08T07:00:00Z"
+    assert dated["svc-008"]["changed"] == "2026-10-11T08:00:00Z"  # in UTC
+    assert all(
+        dated[f"svc-{i:03d}"]["changed"] == f"2026-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
+        for i in range(120)
+        if i != 8
+    )
+    # 122 repositories: 3 listing pages; 122 descriptors, 50 a query: 3 queries; and
+    # one for the Location's target.
+    assert fake.queries == {"listing": 3, "history": 3 + 1}, fake.queries
+    assert "122 looked up in 3 queries, 0 unknown" in done.stdout
+    # Next crawl: one descriptor changed, one repository is new; the rest cost nothing.
+    fake.repos["svc-042"].push(
+        {"catalog-info.yaml": component("svc-042", system="t").encode()},
+        at="2026-11-20T00:00:00Z",
+    )
+    fake.add("new", {"catalog-info.yaml": component("new")}, committed_at="2026-11-21T00:00:00Z")
+    fake.queries.clear()
+    done = backlot(tmp_path, "catalog")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fake.queries == {"listing": 3, "history": 1}, fake.queries  # the target's too
+    assert "121 remembered, 2 looked up in 1 queries" in done.stdout
+    dated = sources(tmp_path)
+    assert dated["svc-042"]["changed"] == "2026-11-20T00:00:00Z"
+    assert dated["new"]["changed"] == "2026-11-21T00:00:00Z"
+    assert dated["svc-007"]["changed"] == "2026-01-08T07:00:00Z"
+
+
+def test_dates_give_way_to_limits_and_failures_but_never_fail_the_build(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    for i in range(8):
+        fake.add(f"svc-{i}", {"catalog-info.yaml": component(f"svc-{i}")})
+    configure(tmp_path, fake, page_size=50)
+    # Too heavy a query for GitHub: asked again in halves (each history is a walk).
+    fake.max_history = 3
+    done = backlot(tmp_path, "catalog")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert all(s["changed"] for s in sources(tmp_path).values())
+    assert "8 looked up" in done.stdout
+    # 8 and 4 in a query are too many; then 2, and 3 twice (never 4 again).
+    assert fake.queries["history"] == 2 + 3, fake.queries
+    # GitHub refusing the query: the entities are all there, undated.
+    shutil.rmtree(tmp_path / ".backlot")
+    fake.max_history = 100
+    fake.fault("graphql", "pass")  # the listing
+    fake.fault("graphql", "401")
+    done = backlot(tmp_path, "catalog")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(sources(tmp_path)) == 8
+    assert {s["changed"] for s in sources(tmp_path).values()} == {None}
+    assert "0 looked up in 1 queries, 8 unknown" in done.stdout
+    # Few points left this hour: the descriptors matter more than their dates.
+    fake.graphql_remaining = 60
+    fake.queries.clear()
+    done = backlot(tmp_path, "catalog")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert fake.queries == {"listing": 1}, fake.queries
+    assert "8 unknown" in done.stdout and len(sources(tmp_path)) == 8
+
+
+def test_a_repository_gone_since_the_listing_leaves_the_others_dated(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """GitHub answers the rest of a query, with a NOT_FOUND error for the part it could
+    not resolve (a repository renamed or deleted since the listing)."""
+    from generator.github import GitHubClient, TokenAuth
+    from generator.sources._store import CrawlStore
+    from generator.sources.github import GitHubRepository, look_up_history
+
+    for name in ("svc-1", "svc-2"):
+        fake.add(name, {"catalog-info.yaml": component(name)}, committed_at="2026-02-02T00:00:00Z")
+    client = GitHubClient(fake.base, TokenAuth(fake.token), sleep=lambda seconds: None)
+    store = CrawlStore(tmp_path / "crawl")
+    repositories = [
+        GitHubRepository(
+            name=f"acme/{name}",
+            url=f"https://github.com/acme/{name}",
+            commit=fake.repos[name].commit if name in fake.repos else "0" * 40,
+            slug=f"acme/{name}",
+            tree_oid=None,
+            client=client,
+            store=store,
+        )
+        for name in ("svc-1", "gone", "svc-2")
+    ]
+    wanted = [(r, "catalog-info.yaml", "b" * 40) for r in repositories]
+    assert look_up_history(client, wanted) == (1, 2)
+    assert [r.changed for r in repositories] == [
+        {"catalog-info.yaml": "2026-02-02T00:00:00Z"},
+        {},
+        {"catalog-info.yaml": "2026-02-02T00:00:00Z"},
+    ]
+    assert store.history("acme/svc-1") == {"catalog-info.yaml": ("b" * 40, "2026-02-02T00:00:00Z")}
+    assert store.history("acme/gone") == {}

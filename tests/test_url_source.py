@@ -154,12 +154,13 @@ def test_urls_are_read_through_the_api_or_fetched_and_warm_runs_cost_only_304s(
     assert done.returncode == 0, done.stdout + done.stderr
     assert names(work) == {"orders", "team-a", "more", "guide", "billing"}
     # Per GitHub repository its commit; for descriptors the tree and a blob each; for
-    # docs a tarball (and, for a folder below the root, a query for its tree id).
+    # docs a tarball (and, for a folder below the root, a query for its tree id); one
+    # query for when the descriptors of both repositories last changed.
     assert fake.counts == {
         "commits": 3,
         "trees": 2,
         "blobs": 2,
-        "graphql": 1,
+        "graphql": 2,
         "tarball": 2,
         "codeload": 2,
     }, fake.counts

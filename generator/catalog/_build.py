@@ -27,7 +27,13 @@ from ..model import (
     is_windows_reserved,
     json_safe,
 )
-from ..sources import OutsideRepository, Repository, RepositoryError, UrlOpener
+from ..sources import (
+    OutsideRepository,
+    Repository,
+    RepositoryError,
+    UrlOpener,
+    changed_times_of,
+)
 from ._accepted import Accepted
 from ._placeholders import PlaceholderError, resolve_placeholders
 from ._positions import locate
@@ -315,12 +321,12 @@ def _fill_changed(run: _Run) -> None:
     for key, item in run.accepted.items():
         repository = run.read_from[key]
         wanted.setdefault(id(repository), (repository, set()))[1].add(item.source.path)
-    times: dict[int, dict[str, str]] = {}
-    for ident, (repository, paths) in wanted.items():
-        try:
-            times[ident] = repository.changed_times(sorted(paths))
-        except (BacklotError, OSError):
-            times[ident] = {}  # a date is worth no failed build
+    pairs = [(repository, sorted(paths)) for repository, paths in wanted.values()]
+    try:
+        answers = changed_times_of(pairs)
+    except (BacklotError, OSError):
+        answers = [{} for _ in pairs]  # a date is worth no failed build
+    times = {id(repository): answer for (repository, _), answer in zip(pairs, answers, strict=True)}
     for key, item in run.accepted.items():
         source = item.source
         if source.stale_since is not None:

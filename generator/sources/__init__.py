@@ -15,7 +15,14 @@ from ._repository import (
     is_git_path,
 )
 from .git import GitError, GitReport, GitRepository, open_git
-from .github import CrawlError, CrawlReport, GitHubRepository, crawl_github, discovers
+from .github import (
+    CrawlError,
+    CrawlReport,
+    GitHubRepository,
+    changed_times_of,
+    crawl_github,
+    discovers,
+)
 from .local import discover_local, repositories_to_validate
 from .url import HttpRepository, UrlReader, UrlReport
 
@@ -41,6 +48,7 @@ __all__ = [
     "UrlReader",
     "UrlReport",
     "WebView",
+    "changed_times_of",
     "crawl_github",
     "discover_local",
     "discovers",

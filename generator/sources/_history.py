@@ -24,7 +24,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LOG_FORMAT", "WorkTreeHistory", "iso_utc", "newest_touches", "shallow_commits"]
+__all__ = [
+    "WorkTreeHistory",
+    "iso_utc",
+    "log_command",
+    "newest_touches",
+    "parents_of",
+    "shallow_commits",
+    "without_parents",
+]
 
 # One header token per commit (with -z): \x01<commit id> <committer time>.
 LOG_FORMAT = "--format=%x01%H %ct"
@@ -125,12 +133,13 @@ def shallow_commits(git_dir: Path) -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip())
 
 
-def without_parents(top: Path, commits: Iterable[str], env: dict[str, str]) -> set[str]:
-    """Those of ``commits`` that have no parents at all: a shallow clone that holds the
-    first commit lists it as shallow too, yet it is the true start of the history."""
+def parents_of(top: Path, commits: Iterable[str], env: dict[str, str]) -> dict[str, list[str]]:
+    """The parents each of ``commits`` names in its own object, whatever a shallow clone
+    grafts (it shows its oldest commits without them). Only for commits that are there:
+    in a partial clone, asking for a missing one would fetch it."""
     wanted = sorted(set(commits))
     if not wanted:
-        return set()
+        return {}
     try:
         done = subprocess.run(
             ["git", "-C", str(top), *_SAFE, "cat-file", "--batch"],
@@ -140,8 +149,8 @@ def without_parents(top: Path, commits: Iterable[str], env: dict[str, str]) -> s
             timeout=120,
         )
     except (OSError, subprocess.SubprocessError):
-        return set()
-    roots: set[str] = set()
+        return {}
+    parents: dict[str, list[str]] = {}
     data, at = done.stdout, 0
     while at < len(data):
         end = data.find(b"\n", at)
@@ -152,12 +161,20 @@ def without_parents(top: Path, commits: Iterable[str], env: dict[str, str]) -> s
         if len(header) != 3 or header[1] != b"commit":
             continue  # "<id> missing"
         size = int(header[2])
-        body = data[at : at + size]
+        head = data[at : at + size].split(b"\n\n", 1)[0]
         at += size + 1
-        head = body.split(b"\n\n", 1)[0]
-        if not any(line.startswith(b"parent ") for line in head.split(b"\n")):
-            roots.add(header[0].decode())
-    return roots
+        parents[header[0].decode()] = [
+            line[len(b"parent ") :].decode()
+            for line in head.split(b"\n")
+            if line.startswith(b"parent ")
+        ]
+    return parents
+
+
+def without_parents(top: Path, commits: Iterable[str], env: dict[str, str]) -> set[str]:
+    """Those of ``commits`` that have no parents at all: a shallow clone that holds the
+    first commit lists it as shallow too, yet it is the true start of the history."""
+    return {c for c, parents in parents_of(top, commits, env).items() if not parents}
 
 
 def _git_dirs(top: Path) -> tuple[Path, Path] | None:

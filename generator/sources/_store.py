@@ -104,6 +104,26 @@ class CrawlStore:
     def put_folder_ids(self, repository: str, commit: str, folders: dict[str, str]) -> None:
         self.put_artifact(f"folder-ids/{_key(repository, commit)}", folders)
 
+    # ------------------------------------------------------------------ history
+
+    def history(self, repository: str) -> dict[str, tuple[str, str]]:
+        """When files of ``repository`` last changed, as learnt before: path → (the blob
+        id it had then, the committer date, or "" when it could not be known). Valid while
+        the file still has that blob id."""
+        data = self.artifact(f"history/{hashlib.sha1(repository.encode()).hexdigest()}")
+        entries = data.get("files") if data.get("repository") == repository else None
+        return {
+            str(path): (str(entry[0]), str(entry[1] or ""))
+            for path, entry in (entries or {}).items()
+            if isinstance(entry, list) and len(entry) == 2 and entry[0]
+        }
+
+    def put_history(self, repository: str, files: dict[str, tuple[str, str]]) -> None:
+        self.put_artifact(
+            f"history/{hashlib.sha1(repository.encode()).hexdigest()}",
+            {"repository": repository, "files": {p: list(e) for p, e in sorted(files.items())}},
+        )
+
     # ------------------------------------------------------------------ artifacts
 
     def artifact(self, name: str) -> dict[str, Any]:

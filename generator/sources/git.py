@@ -22,15 +22,16 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..config import GitSource
 from ._glob import glob_regex
+from ._history import iso_utc, log_command, newest_touches, parents_of, shallow_commits
 from ._repository import (
     LocalRepository,
     RepositoryError,
@@ -46,6 +47,10 @@ __all__ = ["GitError", "GitReport", "GitRepository", "open_git", "repository_pat
 
 ARTIFACT_VERSION = 1
 PARALLEL_FETCHES = 4
+# How far a clone is deepened (commits and trees, never blobs) to find when a file last
+# changed: twice at most, to 1,000 commits below the head. A file older than that has no
+# date: what a shallow clone can say is only "at or before", and that is not a date.
+DEEPEN_STEPS = (100, 900)
 _PREVIOUS = "refs/backlot/previous"  # the commit read before the current one
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
@@ -89,6 +94,19 @@ def repository_path(url: str) -> str:
     return path.strip("/").removesuffix(".git").strip("/")
 
 
+def _local_path(url: str) -> str | None:
+    """The folder a clone URL names on this machine (``file://…`` or a path), or None for
+    a remote one (``https://…``, ``ssh://…``, ``[user@]host:path``)."""
+    if url.startswith("file://"):
+        return unquote(urlsplit(url).path) or None
+    if "://" in url:
+        return None
+    head, colon, _ = url.partition(":")
+    if colon and "/" not in head:
+        return None  # scp-like: host:path
+    return os.path.abspath(url)
+
+
 def redact(text: str) -> str:
     """``text`` without the user and password of any URL in it."""
     return _USERINFO.sub("***@", text)
@@ -113,10 +131,17 @@ class _Git:
             self.secrets = (token, basic)
         self.env = env
         self.timeout = settings.timeout_seconds
+        self.hidden: list[tuple[str, str]] = []
+
+    def hide(self, names: dict[str, str]) -> None:
+        """Say each of these (folders of this machine) by the name given, in messages."""
+        self.hidden = sorted(names.items(), key=lambda kv: -len(kv[0]))
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
+        for folder, name in self.hidden:
+            text = text.replace(folder, name)
         return redact(text)
 
     def __call__(self, cwd: Path, *args: str) -> str:
@@ -192,6 +217,140 @@ class _Checkout:
         return [p for p, kind in self.kinds().items() if kind == "blob" and regex.fullmatch(p)]
 
 
+@dataclass
+class _CloneHistory:
+    """When files of a clone last changed. A clone is shallow (one commit deep at first),
+    so the answers are remembered by blob id in the crawl store: a file that still has
+    the blob it had costs nothing. Otherwise, from the history the clone has: exact when
+    the last commit that touched the file is in it; when that is the clone's oldest commit
+    (git shows it adding every file), exact only if its parent is the commit read before
+    (refs/backlot/previous: one push between two builds) and the file differs there; else
+    the clone is deepened, by commits and trees only, up to ``DEEPEN_STEPS``."""
+
+    git: _Git
+    root: Path
+    store: CrawlStore
+    key: str
+    may_fetch: bool = True  # False when the host could not be reached this time
+    _answered: dict[str, str | None] = field(default_factory=dict)
+    _deepened: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def times(self, paths: Collection[str]) -> dict[str, str]:
+        with self._lock:
+            asked = [p for p in paths if p not in self._answered]
+            if asked:
+                self._learn(asked)
+            return {p: t for p in paths if (t := self._answered.get(p)) is not None}
+
+    def _learn(self, paths: list[str]) -> None:
+        try:
+            ids = _blob_ids(self.git, self.root, paths)
+        except GitError:
+            ids = {}
+        remembered = self.store.history(self.key)
+        missing = []
+        for path in paths:
+            oid = ids.get(path)
+            earlier = remembered.get(path)
+            if oid is not None and earlier is not None and earlier[0] == oid:
+                self._answered[path] = earlier[1] or None  # "": deeper than DEEPEN_STEPS
+            else:
+                self._answered[path] = None
+                if oid is not None:
+                    missing.append(path)
+        if not missing:
+            return
+        learnt, undated = self._walk(missing)
+        for path, when in learnt.items():
+            self._answered[path] = when
+            remembered[path] = (ids[path], when)
+        for path in undated:
+            # Older than the deepest history fetched: not deepened again for this blob,
+            # so a warm run costs no fetch for it either.
+            remembered[path] = (ids[path], "")
+        if learnt or undated:
+            self.store.put_history(self.key, remembered)
+
+    def _walk(self, paths: list[str]) -> tuple[dict[str, str], list[str]]:
+        """The dates found, and the paths that history fetched as deep as it may be still
+        cannot date (a deepening that failed leaves them neither)."""
+        found: dict[str, str] = {}
+        unsure = list(paths)
+        steps = [0, *(DEEPEN_STEPS if self.may_fetch else ())]
+        complete = False
+        for step in steps:
+            if step:
+                if self._deepened >= sum(DEEPEN_STEPS):
+                    complete = True
+                    break
+                try:
+                    self.git(
+                        self.root,
+                        "fetch",
+                        "--quiet",
+                        f"--deepen={step}",
+                        "--filter=blob:none",
+                        "origin",
+                        "HEAD",
+                    )
+                except GitError:
+                    return found, []  # no date, and no failed build: asked again next time
+                self._deepened += step
+            command = ["git", "-C", str(self.root), *log_command(*unsure)]
+            seen, _ = newest_touches(
+                command, set(unsure), env=self.git.env, timeout=self.git.timeout
+            )
+            boundary = shallow_commits(self.root / ".git")
+            oldest = {c for c, _ in seen.values()} & boundary
+            parents = parents_of(self.root, oldest, self.git.env)
+            boundary -= {c for c, named in parents.items() if not named}  # a first commit
+            by_previous = self._changed_since_previous(
+                [p for p in unsure if p in seen and seen[p][0] in boundary], seen, parents
+            )
+            still = []
+            for path in unsure:
+                if path not in seen:
+                    continue  # not in the history at all (a submodule's path)
+                commit, when = seen[path]
+                if commit not in boundary or path in by_previous:
+                    found[path] = iso_utc(when)
+                else:
+                    still.append(path)
+            unsure = still
+            if not unsure or not boundary:
+                break
+        else:
+            complete = self.may_fetch
+        return found, unsure if complete else []
+
+    def _changed_since_previous(
+        self, paths: list[str], seen: dict[str, tuple[str, int]], parents: dict[str, list[str]]
+    ) -> set[str]:
+        """Those of ``paths`` whose oldest commit here has the commit read before as its
+        only parent and a different blob there: that commit changed them."""
+        if not paths:
+            return set()
+        try:
+            previous = self.git(self.root, "rev-parse", "--verify", "--quiet", _PREVIOUS).strip()
+            before = _blob_ids(self.git, self.root, paths, previous)
+            after = {
+                commit: _blob_ids(
+                    self.git, self.root, [p for p in paths if seen[p][0] == commit], commit
+                )
+                for commit in {seen[p][0] for p in paths}
+                if parents.get(commit) == [previous]
+            }
+        except GitError:
+            return set()
+        return {
+            path
+            for commit, ids in after.items()
+            for path, oid in ids.items()
+            if before.get(path) != oid
+        }
+
+
 @dataclass(frozen=True, kw_only=True)
 class GitRepository(LocalRepository):
     """A repository fetched with git: a checkout whose files arrive as they are read. The
@@ -202,6 +361,8 @@ class GitRepository(LocalRepository):
     stale_reason: str | None = None
     stale_since: str | None = None  # when the version served was fetched
     previous_read_at: str | None = None  # when the commit before this one was last read
+    changes: _CloneHistory | None = field(default=None, compare=False, repr=False)
+    local: bool = False  # the clone URL is a path on this machine (file://, /srv/…)
 
     def resolve(self, relpath: str) -> Path:
         self.checkout.ensure(checked_path(relpath, self.name))
@@ -214,9 +375,19 @@ class GitRepository(LocalRepository):
         return super().glob(pattern)
 
     def location(self, relpath: str) -> str:
-        if self.url is None:
+        if self.url is None and not self.local:
             return f"url:{self.clone_url}/{relpath}"
-        return super().location(relpath)
+        return super().location(relpath)  # a local clone URL is a path of this machine
+
+    def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
+        paths = {}
+        for relpath in relpaths:
+            try:
+                paths[checked_path(relpath, self.name)] = relpath
+            except RepositoryError:
+                continue
+        known = self.changes.times(list(paths)) if self.changes is not None else {}
+        return {paths[p]: when for p, when in known.items()}
 
     def stale(self, relpath: str) -> tuple[str, str] | None:
         if self.stale_reason is None:
@@ -256,6 +427,15 @@ def open_git(
             )
         named[name] = url
     report = GitReport(repositories=len(named))
+    # Git names folders in its messages, and messages are published: the cache's and a
+    # local repository's are said by name instead.
+    hidden = {str(cache_dir.absolute() / "git"): "<cache>/git"}
+    for name, url in named.items():
+        local = _local_path(url)
+        if local is not None:
+            hidden[redact(url)] = name
+            hidden[local] = name
+    git.hide(hidden)
     opened: list[LocalRepository] = []
     with ThreadPoolExecutor(max_workers=PARALLEL_FETCHES) as pool:
         jobs = [
@@ -307,7 +487,8 @@ def _open_one(
         fetched_at = _now()
     except GitError as exc:
         if not _has_commit(git, worktree):
-            why = f"{shown} could not be cloned: {exc}"
+            # A local clone URL is a folder of this machine: messages are published.
+            why = f"{name if _local_path(url) else shown} could not be cloned: {exc}"
             return UnreachableRepository(
                 name=name,
                 root=worktree,
@@ -322,6 +503,7 @@ def _open_one(
         before.get("fetchedAt") if outcome == "changed" else before.get("previousReadAt")
     )
     path = repository_path(url)
+    changes = _CloneHistory(git, worktree, store, f"git:{shown}", may_fetch=stale_reason is None)
     repository = GitRepository(
         name=name,
         root=worktree,
@@ -333,7 +515,13 @@ def _open_one(
         stale_reason=stale_reason,
         stale_since=fetched_at,
         previous_read_at=str(previous_read_at) if previous_read_at else None,
+        changes=changes,
+        local=_local_path(url) is not None,
     )
+    if stale_reason is None:
+        # Here, in parallel with the other repositories' fetches, rather than one by one
+        # in the catalog stage: a first clone is deepened to find the dates.
+        changes.times(descriptors)
     store.put_artifact(
         artifact,
         {
@@ -422,10 +610,12 @@ def _has_commit(git: _Git, worktree: Path) -> bool:
     return True
 
 
-def _blob_ids(git: _Git, worktree: Path, paths: Sequence[str]) -> dict[str, str]:
+def _blob_ids(
+    git: _Git, worktree: Path, paths: Sequence[str], commit: str = "HEAD"
+) -> dict[str, str]:
     if not paths:
         return {}
-    listing = git(worktree, "ls-tree", "-z", "HEAD", "--", *paths)
+    listing = git(worktree, "--literal-pathspecs", "ls-tree", "-z", commit, "--", *paths)
     ids = {}
     for entry in listing.split("\0"):
         if "\t" in entry:

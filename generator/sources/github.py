@@ -19,12 +19,13 @@ anything downstream runs: a partial organisation would look like deleted entitie
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ from ._glob import glob_regex, is_glob
 from ._repository import (
     FileTooLarge,
     OutsideRepository,
+    Repository,
     RepositoryError,
     SourceError,
     WebView,
@@ -55,10 +57,23 @@ from ._repository import (
 )
 from ._store import CrawlStore
 
-__all__ = ["CrawlError", "CrawlReport", "GitHubRepository", "crawl_github", "github_client"]
+__all__ = [
+    "CrawlError",
+    "CrawlReport",
+    "GitHubRepository",
+    "changed_times_of",
+    "crawl_github",
+    "github_client",
+    "look_up_history",
+]
 
 ARTIFACT_VERSION = 1
 MIN_PAGE = 1
+# When each descriptor last changed: ``history(first: 1, path:)`` per file, this many in
+# one query (halved when GitHub finds a query too heavy: each is a walk of the history),
+# and not at all when fewer GraphQL points than the reserve are left for everything else.
+HISTORY_BATCH = 50
+HISTORY_RESERVE = 100
 
 
 class CrawlError(SourceError):
@@ -78,6 +93,11 @@ class CrawlReport:
     stale: int = 0
     listing_pages: int = 0
     page_size: int = 0
+    # When descriptors last changed: remembered (blob unchanged), looked up, or unknown.
+    dates_remembered: int = 0
+    dates_looked_up: int = 0
+    dates_unknown: int = 0
+    history_queries: int = 0
     seconds: float = 0.0
     budget: dict[str, Any] = field(default_factory=dict)
 
@@ -95,6 +115,8 @@ class CrawlReport:
             f"{b.get('graphql_points', 0)} points, {b.get('rest', 0)} REST, "
             f"{b.get('not_modified', 0)} not modified), {b.get('retries', 0)} retries"
             + (f", {remaining} points left" if remaining is not None else "")
+            + f"; dates of change: {self.dates_remembered} remembered, {self.dates_looked_up} "
+            f"looked up in {self.history_queries} queries, {self.dates_unknown} unknown"
             + f"; {self.seconds:.1f} s"
         )
 
@@ -254,6 +276,7 @@ def crawl_github(
         name = repository.slug.split("/", 1)[1]
         _settle(repository, known.get(name, {}), report)
         entries[name] = repository.artifact_entry()
+    _date_descriptors(client, [r for r in repositories if r.descriptors], report, progress)
     report.seconds = time.monotonic() - started
     report.budget = client.budget.as_dict()
     store.put_artifact(
@@ -371,6 +394,136 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _date_descriptors(
+    client: GitHubClient,
+    repositories: list[GitHubRepository],
+    report: CrawlReport,
+    progress: Callable[[str], None] | None,
+) -> None:
+    """When each descriptor read fresh last changed: remembered while its blob is the one
+    dated before, else looked up for all repositories together, a batch per query."""
+    wanted: list[tuple[GitHubRepository, str, str]] = []
+    for repository in repositories:
+        remembered = repository.store.history(repository.slug)
+        for path, oid in sorted(repository.blobs.items()):
+            if path in repository.stale_paths:
+                continue  # served as last read: the catalog keeps that version's date
+            repository.dated.add(path)
+            earlier = remembered.get(path)
+            if earlier is not None and earlier[0] == oid and earlier[1]:
+                repository.changed[path] = earlier[1]
+                report.dates_remembered += 1
+            else:
+                wanted.append((repository, path, oid))
+    if progress is not None and wanted:
+        progress(f"when {len(wanted)} descriptors last changed")
+    queries, learnt = look_up_history(client, wanted)
+    report.history_queries += queries
+    report.dates_looked_up += learnt
+    report.dates_unknown += len(wanted) - learnt
+
+
+def changed_times_of(
+    wanted: Sequence[tuple[Repository, Collection[str]]],
+) -> list[dict[str, str]]:
+    """``repository.changed_times(paths)`` for each pair, with what GitHub must be asked
+    for all of them in as few queries as one client can: a catalog opens many GitHub
+    repositories through URLs, and a query per repository would be a request each."""
+    by_client: dict[int, tuple[GitHubClient, list[tuple[GitHubRepository, str, str]]]] = {}
+    for repository, paths in wanted:
+        if isinstance(repository, GitHubRepository):
+            items = by_client.setdefault(id(repository.client), (repository.client, []))[1]
+            items += repository.undated(paths)
+    for client, items in by_client.values():
+        look_up_history(client, items)
+    return [repository.changed_times(paths) for repository, paths in wanted]
+
+
+def _history_query(parts: list[tuple[GitHubRepository, list[str]]]) -> str:
+    """One query for the last commit that touched each path: an alias per repository
+    (its crawled commit) and one per path, strings quoted as JSON (a subset of GraphQL's)."""
+    lines = ["query {", "  rateLimit { cost remaining resetAt }"]
+    for i, (repository, paths) in enumerate(parts):
+        owner, name = repository.slug.split("/", 1)
+        lines.append(f"  r{i}: repository(owner: {json.dumps(owner)}, name: {json.dumps(name)}) {{")
+        lines.append(f"    object(expression: {json.dumps(repository.commit)}) {{")
+        lines.append("      ... on Commit {")
+        lines += [
+            f"        p{j}: history(first: 1, path: {json.dumps(path)}) "
+            "{ nodes { committedDate oid } }"
+            for j, path in enumerate(paths)
+        ]
+        lines += ["      }", "    }", "  }"]
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def look_up_history(
+    client: GitHubClient, wanted: list[tuple[GitHubRepository, str, str]]
+) -> tuple[int, int]:
+    """Ask GitHub when each (repository, path, blob id) last changed, ``HISTORY_BATCH``
+    paths a query, and remember the answers by blob id in the crawl store. A failure
+    leaves the rest undated (a date is worth no failed build); so does a budget with
+    fewer than ``HISTORY_RESERVE`` GraphQL points left. Returns (queries, dates learnt)."""
+    queries = learnt = 0
+    size = ceiling = HISTORY_BATCH  # ceiling: below the smallest size GitHub found too heavy
+    remaining = list(wanted)
+    touched: dict[str, GitHubRepository] = {}
+    while remaining:
+        left = client.budget.graphql_remaining
+        if left is not None and int(left) < HISTORY_RESERVE:
+            break
+        batch, rest = remaining[:size], remaining[size:]
+        parts: dict[int, tuple[GitHubRepository, list[tuple[str, str]]]] = {}
+        for repository, path, oid in batch:
+            parts.setdefault(id(repository), (repository, []))[1].append((path, oid))
+        grouped = list(parts.values())
+        query = _history_query([(r, [p for p, _ in items]) for r, items in grouped])
+        try:
+            queries += 1
+            data = client.graphql(query, {}, partial=True)
+        except ResourceLimits:
+            if len(batch) == 1:
+                break
+            ceiling = len(batch) - 1
+            size = max(1, len(batch) // 2)
+            continue
+        except GitHubError:
+            break
+        for i, (repository, items) in enumerate(grouped):
+            commit = ((data.get(f"r{i}") or {}).get("object")) or {}
+            for j, (path, oid) in enumerate(items):
+                nodes = (commit.get(f"p{j}") or {}).get("nodes") or []
+                when = _utc(str(nodes[0].get("committedDate", ""))) if nodes else None
+                if when is None:
+                    continue
+                repository.changed[path] = when
+                repository.learnt[path] = (oid, when)
+                touched[repository.slug] = repository
+                learnt += 1
+        remaining = rest
+        size = min(ceiling, size * 2)
+    for repository in touched.values():
+        remembered = repository.store.history(repository.slug)
+        remembered.update(repository.learnt)
+        repository.store.put_history(repository.slug, remembered)
+        repository.learnt.clear()
+    return queries, learnt
+
+
+def _utc(text: str) -> str | None:
+    """GitHub's ISO 8601 time in UTC, as catalog.json writes times; None if it is none."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _settle(repository: GitHubRepository, before: dict[str, Any], report: CrawlReport) -> None:
     """Last known good: a descriptor that could not be read this time is the one read
     before, marked stale with why and since when."""
@@ -413,6 +566,10 @@ class GitHubRepository:
     previous: dict[str, tuple[str, str]] = field(default_factory=dict)
     named: set[str] = field(default_factory=set)  # descriptors named by URL, not listed
     stale_all: tuple[str, str] | None = None  # the commit could not be looked up: why, since
+    # When files last changed (ISO, UTC), and which files were asked about already.
+    changed: dict[str, str] = field(default_factory=dict)
+    dated: set[str] = field(default_factory=set)
+    learnt: dict[str, tuple[str, str]] = field(default_factory=dict)  # not yet stored
     _tree: dict[str, dict[str, Any]] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -534,7 +691,48 @@ class GitHubRepository:
         return self.stale_paths.get(relpath) or self.stale_all
 
     def changed_times(self, relpaths: Collection[str]) -> dict[str, str]:
-        return {}
+        """Descriptors were dated by the crawl; other files (Location targets) are looked
+        up here, all of this repository's together, once (``changed_times_of`` asks for
+        several repositories' in one query)."""
+        look_up_history(self.client, self.undated(relpaths))
+        paths = self._paths(relpaths)
+        return {paths[p]: self.changed[p] for p in paths if p in self.changed}
+
+    def _paths(self, relpaths: Collection[str]) -> dict[str, str]:
+        paths: dict[str, str] = {}
+        for relpath in relpaths:
+            try:
+                paths[checked_path(relpath, self.name)] = relpath
+            except RepositoryError:
+                continue
+        return paths
+
+    def undated(self, relpaths: Collection[str]) -> list[tuple[GitHubRepository, str, str]]:
+        """(this repository, path, blob id) for each file not asked about before whose
+        date is not remembered for its blob: what remains to ask GitHub."""
+        if self.stale_all is not None:
+            return []
+        asked = [
+            p for p in self._paths(relpaths) if p not in self.dated and p not in self.stale_paths
+        ]
+        if not asked:
+            return []
+        remembered = self.store.history(self.slug)
+        wanted = []
+        for path in asked:
+            self.dated.add(path)
+            oid = self.blobs.get(path)
+            if oid is None:
+                try:
+                    oid = str(self._file_entry(path)["sha"])
+                except (RepositoryError, GitHubError, KeyError):
+                    continue
+            earlier = remembered.get(path)
+            if earlier is not None and earlier[0] == oid and earlier[1]:
+                self.changed[path] = earlier[1]
+            else:
+                wanted.append((self, path, oid))
+        return wanted
 
     def last_good(self, relpath: str) -> tuple[bytes, str] | None:
         earlier = self.previous.get(relpath)
