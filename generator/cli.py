@@ -171,6 +171,13 @@ def _nothing_found(config: BacklotConfig) -> str:
 # Without a terminal (a CI log), long work says where it is this often, in seconds.
 PROGRESS_SECONDS = 5.0
 
+# Held while the progress thread writes a line: the site and docs stages fork workers,
+# and a child forked halfway through a write would inherit stderr's lock taken forever.
+_WRITING = threading.Lock()
+os.register_at_fork(
+    before=_WRITING.acquire, after_in_parent=_WRITING.release, after_in_child=_WRITING.release
+)
+
 
 class _Progress:
     """Where one long piece of work is, for whoever waits for it: on a terminal a live line
@@ -264,7 +271,8 @@ def _progress(label: str, unit: str = "", total: int | None = None) -> Iterator[
 
     def report() -> None:
         while not stop.wait(PROGRESS_SECONDS):
-            click.echo(progress.line(), err=True)
+            with _WRITING:
+                click.echo(progress.line(), err=True)
 
     ticker = threading.Thread(target=report, name=f"progress {label}", daemon=True)
     ticker.start()
