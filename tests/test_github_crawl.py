@@ -243,10 +243,13 @@ def test_a_descriptor_pushed_broken_keeps_its_last_good_entities(
     organisation(fake, services=2)
     configure(tmp_path, fake)
     assert backlot(tmp_path, "catalog").returncode == 0
+    good = sources(tmp_path)["svc-1"]["changed"]
+    assert good is not None
     # Someone pushes YAML that does not parse: the portal keeps the entity as it was,
     # and says so, rather than dropping a service from the catalog.
     fake.repos["svc-1"].push(
-        {"catalog-info.yaml": b"apiVersion: backstage.io/v1alpha1\nkind: [Component\n"}
+        {"catalog-info.yaml": b"apiVersion: backstage.io/v1alpha1\nkind: [Component\n"},
+        at="2026-12-01T00:00:00Z",
     )
     done = backlot(tmp_path, "build")
     assert "svc-1" in entities(tmp_path), done.stdout + done.stderr
@@ -256,16 +259,21 @@ def test_a_descriptor_pushed_broken_keeps_its_last_good_entities(
     assert "cannot be read as YAML" in by_rule["source/stale"]["message"]
     [source] = [s for k, s in catalog["sources"].items() if k.endswith("/svc-1")]
     assert source["staleReason"] and source["staleSince"].startswith("20")
+    assert source["changed"] == good  # the version shown is the one dated then
     page = (tmp_path / "site/catalog/default/component/svc-1/index.html").read_text()
     assert "Out of date" in page and f'datetime="{source["staleSince"]}" data-age' in page
     broken = [f for f in catalog["findings"] if f["severity"] == "error" and "svc-1" in f["file"]]
     assert [f["rule"] for f in broken] == ["yaml/syntax"], broken  # the file's own error
     # Once fixed, the new version is what counts, and nothing is stale any more.
-    fake.repos["svc-1"].push({"catalog-info.yaml": component("svc-1", system="fixed").encode()})
+    fake.repos["svc-1"].push(
+        {"catalog-info.yaml": component("svc-1", system="fixed").encode()},
+        at="2026-12-02T00:00:00Z",
+    )
     done = backlot(tmp_path, "catalog")
     catalog = json.loads((tmp_path / ".backlot" / "catalog.json").read_text())
     [svc] = [e for e in catalog["entities"] if e["metadata"]["name"] == "svc-1"]
     assert svc["spec"]["system"] == "fixed"
+    assert sources(tmp_path)["svc-1"]["changed"] == "2026-12-02T00:00:00Z"
     assert not [f for f in catalog["findings"] if f["rule"] == "source/stale"]
 
 

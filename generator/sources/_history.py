@@ -217,13 +217,13 @@ class WorkTreeHistory:
 
     top: Path
     scope: str = "."
-    _wanted: set[str] = field(default_factory=set)
-    _committed: dict[str, str] | None = None  # path → blob id at HEAD
-    _seen: dict[str, tuple[str, int]] = field(default_factory=dict)
-    _complete: bool = False
-    _shallow: frozenset[str] = frozenset()
-    _checked: set[str] = field(default_factory=set)  # shallow commits checked for parents
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _wanted: set[str] = field(default_factory=set, repr=False)
+    _committed: dict[str, str] | None = field(default=None, repr=False)  # path → HEAD's blob
+    _seen: dict[str, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _complete: bool = field(default=False, repr=False)
+    _shallow: frozenset[str] = field(default=frozenset(), repr=False)
+    _checked: set[str] = field(default_factory=set, repr=False)  # shallow ones, for parents
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def around(cls, folder: Path) -> WorkTreeHistory | None:
