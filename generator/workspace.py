@@ -66,13 +66,14 @@ class Workspace:
         another folder in the same place starts its own history instead of reporting the
         other organisation as gone. Only ``finished`` records one, so a killed build
         leaves the baseline as it was, and the next compares with the same one."""
+        killed = self._pending.exists()
         self._pending.touch()
         own = self._baselines / f"catalog-{sources}.json"
-        if not own.exists() and not self._baselines.exists():
-            # A cache from before baselines were kept per source set: its last catalog is
-            # the baseline once (a killed build had moved it aside), as it was then.
-            legacy = self.cache_dir / "catalog.baseline.json"
-            return legacy if legacy.exists() else self.catalog
+        if not self._baselines.exists():
+            # A cache from before baselines were kept per source set: its last finished
+            # catalog is the baseline once, as it was then (a killed build had moved it
+            # aside; else it is catalog.json).
+            return self.cache_dir / "catalog.baseline.json" if killed else self.catalog
         return own
 
     def build_unfinished(self) -> bool:
