@@ -254,15 +254,17 @@ def _progress(label: str, unit: str = "", total: int | None = None) -> Iterator[
             TimeRemainingColumn,
         )
 
-        columns = [
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-        ]
+        columns: list[Any] = [SpinnerColumn(), TextColumn("{task.description}")]
+        if unit:  # work that is counted: a bar, the count, the time it took and has left
+            columns += [
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+            ]
+        else:
+            columns.append(TimeElapsedColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             progress._bar, progress._task = bar, bar.add_task(label, total=total)
             yield progress
