@@ -39,7 +39,7 @@ def test_the_bundled_example_is_published_without_build_paths(tmp_path: Path) ->
     annotations = acme["metadata"]["annotations"]
     # Still a Backstage location (type:target), naming the file as the portal does.
     assert annotations["backstage.io/managed-by-location"] == "file:org/groups.yaml"
-    assert annotations["backstage.io/managed-by-origin-location"] == ("file:org/catalog-info.yaml")
+    assert annotations["backstage.io/managed-by-origin-location"] == "file:org/catalog-info.yaml"
 
 
 def test_a_folder_of_repositories_is_published_without_its_path(tmp_path: Path) -> None:
