@@ -270,11 +270,12 @@ def exercise(guard: Any, site: Path, base_url: str, pages: list[str], lists: lis
         selects = page.locator("select:visible")
         for index in range(selects.count()):
             select = selects.nth(index)
-            values = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+            values = _option_values(page, select)
             for value in values[:6]:
                 with contextlib.suppress(Exception):
                     select.select_option(value, timeout=1_000)
                     page.wait_for_timeout(30)
+                    page.wait_for_load_state("load", timeout=5_000)
                     acted += 1
             with contextlib.suppress(Exception):
                 select.select_option(values[0] if values else "", timeout=1_000)
@@ -295,6 +296,18 @@ def exercise(guard: Any, site: Path, base_url: str, pages: list[str], lists: lis
                 page.wait_for_load_state("load", timeout=5_000)
                 page.wait_for_timeout(100)
     return acted
+
+
+def _option_values(page: Any, select: Any) -> list[str]:
+    """A select's option values; choosing a kind goes to that kind's page, so a navigation
+    may be under way: read them again once it has loaded."""
+    for _ in range(5):
+        try:
+            return list(select.locator("option").evaluate_all("os => os.map(o => o.value)"))
+        except Exception:  # the page navigated while it was read
+            page.wait_for_timeout(200)
+            page.wait_for_load_state("load", timeout=5_000)
+    return []
 
 
 def test_interacting_runs_no_injected_code(
