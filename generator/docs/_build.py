@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from .. import __version__
 from ..config import DocsSettings
 from ..csp import content_security_policy
@@ -89,6 +91,8 @@ class DocsBuildResult:
 class _Previous:
     digest: str
     snippets: tuple[str, ...]
+    # What the build that made the site warned about: an unchanged site still has them.
+    warnings: tuple[DocsProblem, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,9 @@ def build_docs(
         if outcome.status == "failed":
             state.pop(outcome.entity_ref, None)
         else:
-            state[outcome.entity_ref] = _Previous(outcome.digest, outcome.snippets)
+            state[outcome.entity_ref] = _Previous(
+                outcome.digest, outcome.snippets, outcome.warnings
+            )
         if progress is not None:
             progress(outcome)
     _save_state(state_path, state)
@@ -227,18 +233,33 @@ def _load_state(path: Path) -> dict[str, _Previous]:
     for ref, entry in data.items() if isinstance(data, dict) else ():
         if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
             snippets = entry.get("snippets")
+            warnings = entry.get("warnings")
             state[ref] = _Previous(
                 entry["digest"],
                 tuple(s for s in snippets if isinstance(s, str))
                 if isinstance(snippets, list)
                 else (),
+                tuple(_read_warnings(warnings)) if isinstance(warnings, list) else (),
             )
     return state
 
 
+def _read_warnings(entries: list[object]) -> Iterator[DocsProblem]:
+    for entry in entries:
+        try:
+            yield DocsProblem.model_validate(entry)
+        except ValidationError:
+            continue  # a state written by another version: the next build writes it anew
+
+
 def _save_state(path: Path, state: dict[str, _Previous]) -> None:
     data = {
-        ref: {"digest": p.digest, "snippets": list(p.snippets)} for ref, p in sorted(state.items())
+        ref: {
+            "digest": p.digest,
+            "snippets": list(p.snippets),
+            "warnings": [w.model_dump() for w in p.warnings],
+        }
+        for ref, p in sorted(state.items())
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -373,6 +394,7 @@ def _check_and_build(job: _Job, started: float) -> SiteOutcome:
                 source.entity_ref,
                 source.storage_path,
                 "unchanged",
+                warnings=previous.warnings,
                 digest=digest,
                 snippets=previous.snippets,
                 seconds=time.perf_counter() - started,
