@@ -40,6 +40,7 @@ from .scaffold import (
     values_from_inputs,
 )
 from .sources import UrlReader
+from .text import counted
 
 TEMPLATES_DIR = "scaffolder-templates"
 
@@ -380,7 +381,7 @@ def scaffold_update(
             url = _propose(repository, template, drift, services, version)
             click.echo(f"opened {url}")
         else:
-            click.echo(f"wrote {len(written)} files; review them and commit")
+            click.echo(f"wrote {counted(len(written), 'file')}; review them and commit")
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
 

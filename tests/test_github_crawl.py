@@ -424,7 +424,7 @@ def test_descriptors_are_dated_by_their_last_commit_in_few_queries(
     done = backlot(tmp_path, "catalog")
     assert done.returncode == 0, done.stdout + done.stderr
     assert fake.queries == {"listing": 3, "history": 1}, fake.queries  # the target's too
-    assert "121 remembered, 2 looked up in 1 queries" in done.stdout
+    assert "121 remembered, 2 looked up in 1 query" in done.stdout
     dated = sources(tmp_path)
     assert dated["svc-042"]["changed"] == "2026-11-20T00:00:00Z"
     assert dated["new"]["changed"] == "2026-11-21T00:00:00Z"
@@ -454,7 +454,7 @@ def test_dates_give_way_to_limits_and_failures_but_never_fail_the_build(
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(sources(tmp_path)) == 8
     assert {s["changed"] for s in sources(tmp_path).values()} == {None}
-    assert "0 looked up in 1 queries, 8 unknown" in done.stdout
+    assert "0 looked up in 1 query, 8 unknown" in done.stdout
     # Few points left this hour: the descriptors matter more than their dates.
     fake.graphql_remaining = 60
     fake.queries.clear()

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..sources import HttpRepository, RepositoryError
+from ..text import counted
 from ._actions import BOOLEAN, OBJECT, STRING, STRINGS, Action, ActionContext, schema
 from ._errors import OutsideWorkspace, ScaffoldError
 from ._skeleton import copy_plain, inside, render_file, render_skeleton
@@ -75,7 +76,7 @@ def _fetch_template(context: ActionContext) -> None:
         trim_blocks=bool(given.get("trimBlocks", False)),
         lstrip_blocks=bool(given.get("lstripBlocks", False)),
     )
-    context.log(f"rendered {len(written)} files from {given['url']}")
+    context.log(f"rendered {counted(len(written), 'file')} from {given['url']}")
 
 
 def _fetch_template_file(context: ActionContext) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..config import GitSource
+from ..text import counted
 from ._glob import glob_regex
 from ._history import iso_utc, log_command, newest_touches, parents_of, shallow_commits
 from ._repository import (
@@ -79,7 +80,8 @@ class GitReport:
 
     def summary(self) -> str:
         return (
-            f"git: {self.repositories} repositories ({self.with_descriptors} with descriptors, "
+            f"git: {counted(self.repositories, 'repository')} "
+            f"({self.with_descriptors} with descriptors, "
             f"{self.without_descriptors} without), {self.cloned} cloned, {self.changed} "
             f"changed, {self.unchanged} unchanged, {self.stale} stale, {self.unreachable} "
             f"unreachable; {self.seconds:.1f} s"

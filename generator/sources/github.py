@@ -42,6 +42,7 @@ from ..github import (
     api_url_from,
     web_url,
 )
+from ..text import counted
 from ._glob import glob_regex, is_glob
 from ._repository import (
     FileTooLarge,
@@ -108,15 +109,16 @@ class CrawlReport:
         b = self.budget
         remaining = b.get("graphql_remaining")
         return (
-            f"github {self.org}: {self.repositories} repositories ({self.with_descriptors} with "
+            f"github {self.org}: {counted(self.repositories, 'repository')} "
+            f"({self.with_descriptors} with "
             f"descriptors, {self.without_descriptors} without, {self.filtered_out} left out by "
             f"the filters), {self.changed} changed, {self.stale} stale; "
-            f"{b.get('requests', 0)} requests ({b.get('graphql', 0)} GraphQL, "
+            f"{counted(b.get('requests', 0), 'request')} ({b.get('graphql', 0)} GraphQL, "
             f"{b.get('graphql_points', 0)} points, {b.get('rest', 0)} REST, "
             f"{b.get('not_modified', 0)} not modified), {b.get('retries', 0)} retries"
             + (f", {remaining} points left" if remaining is not None else "")
             + f"; dates of change: {self.dates_remembered} remembered, {self.dates_looked_up} "
-            f"looked up in {self.history_queries} queries, {self.dates_unknown} unknown"
+            f"looked up in {counted(self.history_queries, 'query')}, {self.dates_unknown} unknown"
             + f"; {self.seconds:.1f} s"
         )
 
@@ -328,7 +330,7 @@ def _list(
         report.listing_pages += 1
         report.page_size = size
         if progress is not None:
-            progress(f"{len(nodes)} repositories listed")
+            progress(f"{counted(len(nodes), 'repository')} listed")
         if not repositories["pageInfo"]["hasNextPage"]:
             return nodes
         after = repositories["pageInfo"]["endCursor"]

@@ -34,6 +34,7 @@ from ..github import (
     api_url_from,
     web_url,
 )
+from ..text import counted
 from ._repository import (
     FileTooLarge,
     Repository,
@@ -76,9 +77,11 @@ class UrlReport:
 
     def summary(self) -> str:
         return (
-            f"url: {self.urls} URLs ({self.github_repositories} GitHub repositories, "
-            f"{self.hosts} other hosts), {self.stale} stale, {self.unreachable} unreachable; "
-            f"{self.requests} requests ({self.not_modified} not modified); {self.seconds:.1f} s"
+            f"url: {counted(self.urls, 'URL')} "
+            f"({counted(self.github_repositories, 'GitHub repository')}, "
+            f"{counted(self.hosts, 'other host')}), {self.stale} stale, "
+            f"{self.unreachable} unreachable; {counted(self.requests, 'request')} "
+            f"({self.not_modified} not modified); {self.seconds:.1f} s"
         )
 
 
