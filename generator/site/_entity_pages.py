@@ -23,7 +23,9 @@ from .graphs import Graph, legend_svg, neighbourhood, render_svgs
 
 __all__ = ["EntityPages"]
 
-BATCH = 500
+# Small enough that progress moves every few seconds (the CLI reports per batch), large
+# enough that a batch's set-up (a writer, the template) is noise.
+BATCH = 200
 
 # The context of the build, for the forked workers: set just before the pool starts,
 # read-only while it runs, cleared after.
