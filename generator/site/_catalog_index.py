@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..text import counted
 from ._model import EntityRow, SiteModel
 from ._urls import page_file
 
@@ -95,7 +96,7 @@ def catalog_pages(model: SiteModel, keys: list[str], page_size: int) -> Iterator
             chunk = selected[(number - 1) * page_size : number * page_size]
             first = (number - 1) * page_size + 1
             showing = (
-                f"Showing {first} to {first + len(chunk) - 1} of {len(selected)}"
+                f"Showing {first} to {first + len(chunk) - 1} of {counted(len(selected), 'entity')}"
                 if chunk
                 else "Nothing here yet."
             )

@@ -40,12 +40,28 @@ class CatalogIndex:
         shards = list(row_shards(all_rows))
         for name, script in shards:
             output.write(f"catalog/_data/{name}", script)
-        filters = Markup(
-            context.env.get_template("filters.html").render(
-                facets=facets, total=len(all_rows), shards=len(shards)
-            )
-        )
+        template = context.env.get_template("filters.html")
+        kind_facet = next((f for f in facets if f["name"] == "kind"), None)
+
+        def filters_for(kind: str | None) -> Markup:
+            """The form of a list page: a kind's page counts that kind's values (its Kind
+            select still lists every kind, to go to another one)."""
+            if kind is None:
+                return Markup(
+                    template.render(facets=facets, total=len(all_rows), shards=len(shards))
+                )
+            rows = [row for row in all_rows if row.kind == kind]
+            own = [
+                {**kind_facet, "total": len(all_rows)} if f["name"] == "kind" and kind_facet else f
+                for f in facet_counts(rows)
+            ]
+            return Markup(template.render(facets=own, total=len(rows), shards=len(shards)))
+
+        forms: dict[str | None, Markup] = {}
         for listing in catalog_pages(model, list(keys), context.settings.page_size):
+            if listing.kind not in forms:
+                forms[listing.kind] = filters_for(listing.kind)
+            filters = forms[listing.kind]
             output.page(
                 context,
                 "catalog.html",

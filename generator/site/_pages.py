@@ -13,7 +13,7 @@ from ..model import FORWARD_RELATIONS, RELATION_TITLES, Finding, entity_dir, ent
 from ._context import label as time_label
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
-from ._ownership import MAX_AGGREGATED, aggregated_owned
+from ._ownership import MAX_AGGREGATED, aggregated_owned, owners_aggregated
 from ._safety import markdown_to_html, safe_url
 from ._templates import TemplateView, template_view
 from .graphs import Graph, GraphEdge, GraphNode
@@ -218,8 +218,18 @@ def entity_view(
         tabs=tabs,
         api_sections=api_sections,
         ownership=_ownership(model, key) if kind in ("Group", "User") else None,
-        my_team_keys=[key, *model.related(key, "memberOf")] if kind in ("Group", "User") else [],
+        my_team_keys=_my_team_keys(model, key),
     )
+
+
+def _my_team_keys(model: SiteModel, key: str) -> list[str]:
+    """The owners "My team" adopts: a Group with its child groups all the way down (its
+    members' own things stay theirs), a User with the groups it is a member of."""
+    if key.startswith("group:"):
+        return sorted(o for o in owners_aggregated(model, key) if o.startswith("group:"))
+    if key.startswith("user:"):
+        return [key, *model.related(key, "memberOf")]
+    return []
 
 
 def _api_sections(model: SiteModel, key: str) -> list[Section]:

@@ -139,7 +139,10 @@
         var what = e.target.getAttribute && e.target.getAttribute("data-zoom");
         if (what === "in") zoom(scale * 1.25);
         else if (what === "out") zoom(scale / 1.25);
-        else if (what === "fit") zoom((view.clientWidth - 16) / natural);
+        else if (what === "fit") {
+          var height = parseFloat((svg.getAttribute("viewBox") || "").split(" ")[3]) || natural;
+          zoom(Math.min((view.clientWidth - 16) / natural, (view.clientHeight - 16) / height));
+        }
         else if (what === "reset") zoom(1);
       });
     }
@@ -221,7 +224,7 @@
     if (c.show === "owned" && c.keys.indexOf(row[12]) < 0) return false;
     if (c.show === "starred" && c.keys.indexOf(row[13]) < 0) return false;
     if (c.q) {
-      var hay = (row[3] + " " + row[10] + " " + row[9]).toLowerCase();
+      var hay = (row[3] + " " + row[10] + " " + row[9] + " " + row[5] + " " + row[8].join(" ")).toLowerCase();
       if (hay.indexOf(c.q) < 0) return false;
     }
     return true;
@@ -239,12 +242,15 @@
         var n = option.value ? (counts[option.value] || 0) : total;
         option.textContent = (option.value || "All") + " (" + n + ")";
         option.setAttribute("data-count", String(n));
+        // A value nothing left has is no choice; other kinds stay, to go to their pages.
+        option.hidden = facet !== "kind" && n === 0 && option.value !== select.value;
       });
     });
   }
   function sortKey(row, by) {
     var k = by === "name" ? "" : row[SORTS[by] || 3] || "";
-    return (k + "\u0000" + row[3]).toLowerCase();
+    // Rows without the value (no owner, no lifecycle) come after those with one.
+    return (by === "name" ? "" : k ? "0" : "1") + (k + "\u0000" + row[3]).toLowerCase();
   }
   function active(c) {
     return !!(c.q || c.show || Object.keys(c.facets).some(function (f) { return f !== "kind" || !currentKind; }) ||
@@ -260,10 +266,12 @@
     recount(c);
     render(found, c);
   }
+  var clear = form.querySelector("[data-clear]");
   function showStatic() {
     staticList.hidden = false;
     results.hidden = true;
     status.textContent = "";
+    clear.hidden = true;
   }
   function cell(text, href) {
     var td = el("td");
@@ -280,6 +288,14 @@
     if (c.show === "owned" && !c.keys.length) {
       status.textContent = "No teams chosen yet: press “My team” on your group's page (or “This is me” on yours), then come back.";
     }
+    clear.hidden = false;
+    clear.setAttribute("href", window.location.pathname);
+    if (!found.length) {
+      results.appendChild(el("p", c.show === "starred" && !c.keys.length
+        ? "Nothing starred yet: star entities with the ☆ Star button on their pages."
+        : "No entity matches these filters.", { "class": "empty" }));
+      return;
+    }
     var wrap = el("div", null, { "class": "table-wrap" });
     var table = el("table", null, { "class": "entities" });
     var head = el("tr");
@@ -292,7 +308,9 @@
     var body = el("tbody");
     found.slice(0, shown).forEach(function (row) {
       var tr = el("tr");
-      tr.appendChild(cell(row[3], row[0]));
+      var name = cell(row[3], row[0]);
+      if (row[2] !== "default") { name.appendChild(document.createTextNode(" ")); name.appendChild(el("span", row[2], { "class": "ns" })); }
+      tr.appendChild(name);
       tr.appendChild(cell(row[1]));
       tr.appendChild(cell(row[4]));
       tr.appendChild(cell(row[5], row[11]));

@@ -188,6 +188,9 @@ def test_a_kind_page_searches_within_its_kind_and_the_tabs_follow(
     base = serve(example_site)
     desktop.goto(base + "catalog/_kinds/api/index.html")
     assert desktop.input_value("#f-kind") == "API"
+    # Its other selects offer the kind's own values, counted within it.
+    types = desktop.locator("#f-type option").all_inner_texts()
+    assert types[0] == "All (9)" and not any(t.startswith("service") for t in types)
     desktop.fill("#f-text", "order")
     desktop.wait_for_selector("[data-results] tbody tr")
     kinds = desktop.locator("[data-results] tbody td:nth-child(2)").all_inner_texts()
@@ -241,3 +244,16 @@ def test_columns_sort_when_their_heading_is_pressed(
     desktop.wait_for_selector("[data-results] tbody tr")
     kinds = desktop.locator("[data-results] tbody td:nth-child(2)").all_inner_texts()
     assert kinds == sorted(kinds, key=str.casefold) and "sort=kind" in desktop.url
+
+
+def test_no_match_says_so_and_offers_to_clear_the_filters(
+    desktop: Any, example_site: Path, serve: Serve
+) -> None:
+    desktop.goto(serve(example_site) + "catalog/index.html")
+    desktop.fill("#f-text", "no-such-entity-anywhere")
+    desktop.wait_for_selector("[data-results] p.empty")
+    assert "No entity matches" in desktop.locator("[data-results]").inner_text()
+    with desktop.expect_navigation():
+        desktop.locator("[data-clear]").click()
+    assert "?" not in desktop.url and desktop.input_value("#f-text") == ""
+    assert desktop.locator("[data-static-list] tbody tr").count() > 0

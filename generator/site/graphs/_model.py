@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # Bump when the drawing changes, so cached SVGs of the old style are not reused.
-RENDER_VERSION = "5"
+RENDER_VERSION = "6"
 
 MORE_PREFIX = "+"  # collapsed-node keys start with it; no entity ref can
 MAX_LABEL = 40
@@ -182,7 +182,10 @@ def display(node: GraphNode) -> tuple[str, str]:
     key = clean_text(node.key, MAX_TITLE)[0]
     if node.collapsed:
         relation, _, via = node.key[len(MORE_PREFIX) :].partition(":")
-        tooltip = f"{via} {relation} {node.collapsed} more, listed below the graph"
+        tooltip = (
+            f"{via} {relation} {node.collapsed} more: every relation is listed on the "
+            "Dependencies view"
+        )
     elif node.missing:
         tooltip = f"{key} (not in the catalog)"
     elif shortened:

@@ -8,6 +8,7 @@ import html
 import re
 import xml.etree.ElementTree as ET
 
+from ...text import counted
 from ._model import (
     MAX_LABEL,
     MAX_TITLE,
@@ -152,7 +153,8 @@ def finish(raw: str, graph: Graph) -> str:
     root.attrib = {
         "class": "backlot-graph",
         "role": "img",
-        "aria-label": f"Relations {what}: {real} entities, {len(graph.edges)} relations",
+        "aria-label": f"Relations {what}: {counted(real, 'entity')}, "
+        f"{counted(len(graph.edges), 'relation')}",
         "viewBox": root.get("viewBox", ""),
     }
     if len(numbers) == 4:
