@@ -69,6 +69,7 @@ def ownership_tables(html: str) -> tuple[str, str]:
 def test_group_user_system_and_domain_pages(example_portal: Path) -> None:
     group = read(example_portal, "catalog/default/group/team-payments/index.html")
     assert ">Members</h2>" in group and ">Ownership</h2>" in group
+    assert "<dt>Parent group</dt>" in group and 'href="mailto:' in group
     direct, aggregated = ownership_tables(group)
     assert "Orders Service" in direct and "Orders Service" in aggregated
     # Backstage's aggregated ownership: a parent group sees what its child groups and

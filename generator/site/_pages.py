@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from markupsafe import Markup
@@ -37,6 +38,15 @@ class Section:
     title: str
     rows: list[EntityRow] = field(default_factory=list)
     graph: Markup | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One more line of an entity's About card; ``href`` a checked link, if it has one."""
+
+    label: str
+    text: str
+    href: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,8 +87,9 @@ class EntityView:
     owner: RefView | None
     system: RefView | None
     domain: RefView | None
+    parent: RefView | None
     tags: list[str]
-    facts: list[tuple[str, str]]
+    facts: list[Fact]
     links: list[Link]
     source_label: str
     source_url: str | None
@@ -187,6 +198,7 @@ def entity_view(
         else None,
         owner=first("ownedBy", ""),
         system=first("partOf", "system:"),
+        parent=first("childOf", "group:"),
         domain=first("partOf", "domain:"),
         tags=[t for t in meta.get("tags") or [] if isinstance(t, str)],
         facts=_facts(entity),
@@ -273,20 +285,21 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _facts(entity: dict[str, Any]) -> list[tuple[str, str]]:
+def _facts(entity: dict[str, Any]) -> list[Fact]:
     spec = entity.get("spec") or {}
-    facts: list[tuple[str, str]] = []
+    facts: list[Fact] = []
     profile: dict[str, Any] = spec["profile"] if isinstance(spec.get("profile"), dict) else {}
     # The display name is the page's title already (as in Backstage): only the e-mail here.
     if isinstance(profile.get("email"), str):
-        facts.append(("E-mail", profile["email"]))
+        email = profile["email"]
+        facts.append(Fact("E-mail", email, safe_url(f"mailto:{quote(email, safe='@.+')}")))
     if entity["kind"] == "Location":
         targets = [spec["target"]] if isinstance(spec.get("target"), str) else []
         targets += [t for t in spec.get("targets") or [] if isinstance(t, str)]
-        facts += [("Target", t) for t in targets]
+        facts += [Fact("Target", t) for t in targets]
     if entity["kind"] == "Template" and isinstance(spec.get("steps"), list):
         actions = [s.get("action") for s in spec["steps"] if isinstance(s, dict)]
-        facts.append(("Steps", ", ".join(a for a in actions if isinstance(a, str))))
+        facts.append(Fact("Steps", ", ".join(a for a in actions if isinstance(a, str))))
     return facts
 
 
