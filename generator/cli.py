@@ -371,6 +371,7 @@ def _run_catalog(
             previous=previous,
             progress=lambda what: reading.advance(1, what),
             urls=sources.urls,
+            without_descriptors=sources.without_descriptors,
         )
     result.write(out)
     _print_summary(result, out)

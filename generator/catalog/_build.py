@@ -94,12 +94,15 @@ def build_catalog(
     progress: Callable[[str], None] | None = None,
     known: dict[str, EntitySource] | None = None,
     urls: UrlOpener | None = None,
+    without_descriptors: int = 0,
 ) -> CatalogFile:
     """Read, check and relate every descriptor of ``repositories`` into a catalog.
 
     ``previous`` is the last build's ``sources`` (to report entities that disappeared);
     ``known`` are entities of the rest of the organisation, which references may name;
-    ``urls`` opens Location targets that are URLs (without it, they are skipped).
+    ``urls`` opens Location targets that are URLs (without it, they are skipped);
+    ``without_descriptors`` counts the repositories the sources listed and left out for
+    having no descriptor (the summary's crawled repositories are those and ``repositories``).
     """
     run = _Run(settings or CatalogSettings(), known or {}, previous or {}, urls=urls)
     queue: deque[_Pending] = deque(
@@ -156,6 +159,8 @@ def build_catalog(
             unresolved_refs=unresolved,
             conflicts=run.conflicts,
             disappeared=len(disappeared),
+            repositories=len(repositories) + without_descriptors,
+            repositories_with_descriptors=sum(1 for r in repositories if r.descriptors),
         ),
     )
 

@@ -114,6 +114,10 @@ class Summary(_Model):
     unresolved_refs: int
     conflicts: int
     disappeared: int = 0
+    # Repositories the sources listed, with or without a descriptor, and those with one (the
+    # health page's coverage); None in a catalog.json written before they were counted.
+    repositories: int | None = None
+    repositories_with_descriptors: int | None = None
 
 
 class CatalogFile(_Model):

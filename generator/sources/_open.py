@@ -35,6 +35,9 @@ class OpenedSources:
     urls: UrlReader
     repositories: list[Repository] = field(default_factory=list)
     reports: list[SourceReport] = field(default_factory=list)  # what each remote one cost
+    # Repositories listed but left out for having no descriptor (local folders, the GitHub
+    # crawl): the catalog counts them as crawled, for the health page's coverage.
+    without_descriptors: int = 0
 
     def close(self) -> None:
         self.urls.close()
@@ -68,12 +71,15 @@ def open_repositories(
         if isinstance(source, LocalSource):
             if not source.path.is_dir():
                 raise SourceError(f"{source.path}: no such folder of repositories")
+            skipped: list[Path] = []
             opened.repositories.extend(
-                discover_local(source.path, source.descriptors, source.url_template)
+                discover_local(source.path, source.descriptors, source.url_template, skipped)
             )
+            opened.without_descriptors += len(skipped)
         elif isinstance(source, GitHubSource):
             found, report = crawl_github(source, cache_dir, progress=progress)
             opened.repositories.extend(found)
+            opened.without_descriptors += report.repositories - len(found)
             opened.reports.append(report)
         elif isinstance(source, GitSource):
             fetched, git_report = open_git(source, cache_dir, progress=progress)

@@ -19,9 +19,13 @@ __all__ = ["discover_local", "find_descriptors", "repositories_to_validate"]
 
 
 def discover_local(
-    root: Path, globs: Sequence[str] = DEFAULT_DESCRIPTOR_GLOBS, url_template: str | None = None
+    root: Path,
+    globs: Sequence[str] = DEFAULT_DESCRIPTOR_GLOBS,
+    url_template: str | None = None,
+    skipped: list[Path] | None = None,
 ) -> list[LocalRepository]:
-    """The repositories below ``root`` with the descriptor files each one holds.
+    """The repositories below ``root`` with the descriptor files each one holds; folders
+    without one are left out (and appended to ``skipped``, when given).
 
     ``url_template`` (e.g. ``https://github.com/acme/{name}``) gives each repository a web
     address; without it, a git checkout's ``origin`` remote is used when it is on GitHub.
@@ -42,6 +46,8 @@ def discover_local(
     for folder in candidates:
         descriptors = find_descriptors(folder, globs)
         if not descriptors:
+            if skipped is not None:
+                skipped.append(folder)
             continue
         url = url_template.format(name=folder.name) if url_template else _git_web_url(folder)
         history = shared
