@@ -25,10 +25,19 @@ from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, 
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._relations import FORWARD_RELATIONS, RELATION_TITLES, forward_of
 from ._schema import FieldPath, Problem, dotted
-from ._urls import DOCS_PREFIX, docs_site_dir, entity_dir, entity_page, portal_link_from_docs
+from ._urls import (
+    BADGES_PREFIX,
+    DOCS_PREFIX,
+    badge_file,
+    docs_site_dir,
+    entity_dir,
+    entity_page,
+    portal_link_from_docs,
+)
 from ._validate import EntityCheck, Relation, check_entity
 
 __all__ = [
+    "BADGES_PREFIX",
     "DEFAULT_NAMESPACE",
     "DOCS_PREFIX",
     "DOCS_REPORT_VERSION",
@@ -57,6 +66,7 @@ __all__ = [
     "SiteReport",
     "SiteStatus",
     "Summary",
+    "badge_file",
     "check_entity",
     "descriptor_json_schema",
     "docs_site_dir",

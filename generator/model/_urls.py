@@ -12,9 +12,19 @@ from urllib.parse import quote
 
 from ._refs import EntityRef
 
-__all__ = ["DOCS_PREFIX", "docs_site_dir", "entity_dir", "entity_page", "portal_link_from_docs"]
+__all__ = [
+    "BADGES_PREFIX",
+    "DOCS_PREFIX",
+    "badge_file",
+    "docs_site_dir",
+    "entity_dir",
+    "entity_page",
+    "portal_link_from_docs",
+]
 
 DOCS_PREFIX = "docs/"  # where the portal serves TechDocs (the bucket's prefix, by the CDN)
+# README badges, one folder per entity; served without sign-in behind the edge check.
+BADGES_PREFIX = "badges/"
 
 
 def entity_dir(ref_key: str) -> str:
@@ -25,6 +35,12 @@ def entity_dir(ref_key: str) -> str:
 def entity_page(ref_key: str) -> str:
     """The site path of an entity's page file; pages put their ``root`` in front of it."""
     return entity_dir(ref_key) + "index.html"
+
+
+def badge_file(ref_key: str, badge: str) -> str:
+    """``component:default/orders``, "owner" → ``badges/default/component/orders/owner.svg``:
+    the entity's folder, as below ``catalog/`` and ``docs/``."""
+    return f"{BADGES_PREFIX}{quote(EntityRef.from_key(ref_key).storage_path)}/{badge}.svg"
 
 
 def docs_site_dir(storage_path: str) -> str:

@@ -19,6 +19,7 @@ from ._output import PageOutput
 from ._pages import VIEWS, Section, entity_view, system_graph, view_dir
 from ._urls import page_file
 from ._writer import SiteWriter, WriteStats
+from .apis import DEFINITION_FILES
 from .graphs import Graph, legend_svg, neighbourhood, render_svgs
 
 __all__ = ["EntityPages"]
@@ -58,6 +59,10 @@ class EntityPages:
                     path = page_file(view_dir(entity_dir(key), view))
                     if (context.out / path).is_file():
                         output.claim([path])  # kept, counted with its entity's page
+                api = view_dir(entity_dir(key), "api")
+                output.claim(
+                    [api + f for f in DEFINITION_FILES if (context.out / api / f).is_file()]
+                )
         _context = context
         try:
             for batch in self._batches([k for k in context.keys if k not in clean]):
@@ -141,4 +146,7 @@ def _render_batch(keys: list[str]) -> _Batch:
                 e=view,
             )
             writer.write(page_file(here), html)
+        if view.api_reference is not None:  # the definition as a file, beside its view
+            download = view_dir(view.dir, "api") + view.api_reference.download_name
+            writer.write(download, view.api_reference.source)
     return _Batch(writer.stats, len(views), problems)

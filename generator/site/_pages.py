@@ -17,6 +17,7 @@ from ._model import EntityRow, RefView, SiteModel
 from ._ownership import MAX_AGGREGATED, aggregated_owned, owners_aggregated
 from ._safety import markdown_to_html, safe_url
 from ._templates import TemplateView, template_view
+from .apis import ApiReference, api_reference
 from .graphs import Graph, GraphEdge, GraphNode
 
 __all__ = ["VIEWS", "EntityView", "Section", "Tab", "entity_view", "system_graph", "view_dir"]
@@ -111,6 +112,7 @@ class EntityView:
     tabs: list[Tab] = field(default_factory=list)
     api_sections: list[Section] = field(default_factory=list)
     ownership: Ownership | None = None
+    api_reference: ApiReference | None = None  # an API's definition, pre-rendered
     card_graph: Markup | None = None
     legend: Markup | None = None
     # "My teams" in the catalog: the owners a reader adopts with the page's button (a
@@ -168,6 +170,9 @@ def entity_view(
     definition = spec.get("definition") if entity["kind"] == "API" else None
     if isinstance(definition, str) and len(definition) > MAX_DEFINITION_CHARS:
         definition = definition[:MAX_DEFINITION_CHARS] + "\n… (truncated; see the source)"
+    full = spec.get("definition") if entity["kind"] == "API" else None
+    reference = api_reference(_text(spec.get("type")), full) if isinstance(full, str) else None
+    problems += reference.problems if reference is not None else []
     descriptor_entity = {k: v for k, v in entity.items() if k != "relations"}
     if isinstance(definition, str):
         descriptor_entity = {
@@ -229,6 +234,7 @@ def entity_view(
         template=template_view(model, key) if entity["kind"] == "Template" else None,
         tabs=tabs,
         api_sections=api_sections,
+        api_reference=reference,
         ownership=_ownership(model, key) if kind in ("Group", "User") else None,
         my_team_keys=_my_team_keys(model, key),
     )

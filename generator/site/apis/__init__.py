@@ -86,6 +86,7 @@ def api_reference(api_type: str, definition: str) -> ApiReference:
         format=kind,
         format_label=_LABELS.get(kind, api_type.strip() or "Definition"),
         download_name=definition_file(api_type, definition),
+        source=definition,
     )
     if kind == "text" or not definition.strip():
         reference.format = "text"

@@ -189,6 +189,7 @@ class ApiReference:
     error: str = ""
     warnings: list[str] = field(default_factory=list)
     operation_count: int = 0
+    source: str = field(default="", repr=False)  # the definition whole: the download
 
     @property
     def rendered(self) -> bool:
