@@ -15,6 +15,7 @@ from ..config import SiteSettings
 from ..csp import content_security_policy
 from ..model import DOCS_PREFIX, CatalogFile, DocsReport, entity_page
 from ..workspace import Workspace
+from ._badges import Badges
 from ._build_files import AboutPage, CatalogJson, NotFoundPage, StaticAssets
 from ._changes import changed_times, dump_json, inputs_digest, load_json, within
 from ._context import SiteContext, build_time, environment
@@ -94,6 +95,7 @@ def build_site(
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     families: list[PageFamily] = [
         EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
+        Badges(),
         CatalogIndex(),
         HomePage(),
         DocsIndex(),
