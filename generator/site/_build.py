@@ -21,6 +21,7 @@ from ._changes import changed_times, dump_json, inputs_digest, load_json, within
 from ._context import SiteContext, build_time, environment
 from ._docs_index import DocsSite, attach_docs, read_docs_sites
 from ._entity_pages import EntityPages
+from ._health_page import HealthPage
 from ._list_pages import CatalogIndex, DocsIndex, HomePage, ProblemsPage
 from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
@@ -101,6 +102,7 @@ def build_site(
         DocsIndex(),
         TemplatesPage(),
         ProblemsPage(),
+        HealthPage(),
         AboutPage(),
         NotFoundPage(),
         CatalogJson(),
