@@ -62,8 +62,12 @@ def build_summary(
     counts: Sequence[tuple[str, str]], health: Health, problems: Sequence[str]
 ) -> str:
     """Markdown for the run's summary page: what was built, how healthy, what went wrong."""
-    rows = "".join(f"| {name} | {value} |\n" for name, value in counts)
+    rows = "".join(f"| {name} | {value} |\n" for name, value in [*counts, ("Health", health.row())])
     figures = "".join(f"- {line}\n" for line in health.lines())
+    worst = health.worst_owners()
+    if worst:
+        gaps = ", ".join(f"{markdown_text(o.owner)} ({o.gaps})" for o in worst)
+        figures += f"- Owners with the most gaps (docs, descriptions, findings): {gaps}\n"
     listed = "".join(f"- {markdown_text(line)}\n" for line in problems[: ANNOTATIONS_SHOWN * 2])
     more = len(problems) - ANNOTATIONS_SHOWN * 2
     if more > 0:

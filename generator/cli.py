@@ -38,7 +38,7 @@ from .csp import content_security_policy
 from .deploy import EdgeAuthConfig, write_edge_auth_bundle
 from .docs import published_sites, run_docs_stage
 from .errors import BacklotError
-from .health import TECHDOCS_REF, catalog_health
+from .health import TECHDOCS_REF, catalog_health, published_health
 from .model import (
     DOCS_PREFIX,
     CatalogFile,
@@ -507,7 +507,9 @@ def build(
     problems = _BuildProblems.of(catalog_file, report)
     failed = strict and problems.any()
     if in_actions():
-        _report_to_actions(catalog_file, report, site_result, problems.verdict(strict))
+        _report_to_actions(
+            catalog_file, report, site_result, problems.verdict(strict), workspace.output
+        )
     # The log's last line: what went wrong, counted (on stderr when it fails the build).
     click.echo(problems.verdict(strict), err=failed)
     if failed:
@@ -572,7 +574,11 @@ def _docs_warnings(report: DocsReport) -> list[tuple[str, DocsProblem]]:
 
 
 def _report_to_actions(
-    catalog_file: CatalogFile, report: DocsReport | None, site_result: SiteResult, verdict: str
+    catalog_file: CatalogFile,
+    report: DocsReport | None,
+    site_result: SiteResult,
+    verdict: str,
+    out: Path,
 ) -> None:
     """Findings and docs problems as annotations on the run, and its summary: counts,
     health, problems, and the verdict the log ends with."""
@@ -622,7 +628,9 @@ def _report_to_actions(
     problems += [f"{ref}: error: {p.format_text()}" for ref, p in docs_failures.items()]
     problems += [f"{ref}: warning: {w.format_text()}" for ref, w in docs_warnings]
     problems += [f.format_text() for f in catalog_file.findings if f.severity == "warning"]
-    write_step_summary(build_summary(counts, catalog_health(catalog_file), problems))
+    # The Health page's own figures (with the docs that were built), else the catalog's.
+    health = published_health(out) or catalog_health(catalog_file)
+    write_step_summary(build_summary(counts, health, problems))
 
 
 @main.group()

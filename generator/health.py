@@ -9,12 +9,15 @@ kept by the portal in ``health/history.json``; a point is added only when a figu
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .model import CatalogFile, RefError, parse_ref
+from .text import counted
 
 __all__ = [
     "HEALTH_JSON",
@@ -27,6 +30,7 @@ __all__ = [
     "TemplateUse",
     "catalog_health",
     "next_history",
+    "published_health",
     "read_history",
 ]
 
@@ -157,6 +161,77 @@ class Health:
         }
         return figures
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Health:
+        """A ``health.json`` read back (raises KeyError, TypeError on another shape)."""
+
+        def share(value: Any) -> Share | None:
+            return None if value is None else Share(int(value["part"]), int(value["whole"]))
+
+        def required(name: str) -> Share:
+            found = share(data[name])
+            if found is None:
+                raise TypeError(f"{name} is null")
+            return found
+
+        return cls(
+            owned=required("owned"),
+            techdocs=required("techdocsAnnotated"),
+            from_templates=required("fromTemplates"),
+            stale_repositories=int(data["staleRepositories"]),
+            repositories=share(data["repositories"]),
+            docs=share(data["docs"]),
+            entities=int(data["entities"]),
+            errors=int(data["errors"]),
+            warnings=int(data["warnings"]),
+            orphans=int(data["orphans"]),
+            unresolved_refs=int(data["unresolvedRefs"]),
+            templates=tuple(
+                TemplateUse(str(t["template"]), int(t["components"]), bool(t["exists"]))
+                for t in data["templates"]
+            ),
+            owners=tuple(
+                OwnerGaps(
+                    str(o["owner"]),
+                    bool(o["exists"]),
+                    int(o["entities"]),
+                    int(o["withoutDocs"]),
+                    int(o["withoutDescription"]),
+                    int(o["findings"]),
+                )
+                for o in data["owners"]
+            ),
+            locations=tuple(
+                LocationFindings(
+                    str(loc["file"]),
+                    None if loc["url"] is None else str(loc["url"]),
+                    int(loc["errors"]),
+                    int(loc["warnings"]),
+                )
+                for loc in data["locations"]
+            ),
+        )
+
+    def row(self) -> str:
+        """The step summary's Health row: the Health page's headline figures, in one cell."""
+
+        def shown(share: Share | None) -> str:
+            percent = None if share is None else share.percent
+            return "not known" if percent is None else f"{percent:.0f} %"
+
+        return (
+            f"repositories with a descriptor {shown(self.repositories)}, "
+            f"components from a template {shown(self.from_templates)}, "
+            f"components and APIs with docs {shown(self.docs)}, "
+            f"owners that exist {shown(self.owned)}; "
+            f"{counted(self.orphans, 'orphan')}, "
+            f"{counted(self.unresolved_refs, 'unresolved reference')}"
+        )
+
+    def worst_owners(self, count: int = 5) -> list[OwnerGaps]:
+        """The owners with the most gaps (the Health page's first rows)."""
+        return [o for o in self.owners if o.gaps][:count]
+
     def as_dict(self) -> dict[str, Any]:
         """``health/health.json``: the figures for machines."""
 
@@ -196,6 +271,16 @@ class Health:
                 for loc in self.locations
             ],
         }
+
+
+def published_health(folder: Path) -> Health | None:
+    """The figures the site stage published in ``folder`` (``health/health.json``), read
+    back as they were computed there (with the docs that were built); None without them."""
+    try:
+        data = json.loads((folder / HEALTH_JSON).read_text(encoding="utf-8"))
+        return Health.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def catalog_health(catalog: CatalogFile, documented: Collection[str] | None = None) -> Health:
