@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import difflib
 import errno
 import hashlib
 import json
@@ -31,6 +32,7 @@ from .config import (
     ConfigError,
     LocalSource,
     PublishSettings,
+    SiteSettings,
     load_config,
     settings_problems,
 )
@@ -46,7 +48,9 @@ from .model import (
     DocsReport,
     EntitySource,
     Finding,
+    RefError,
     descriptor_json_schema,
+    parse_ref,
     portal_link_from_docs,
     repository_identity,
 )
@@ -61,7 +65,7 @@ from .publish import (
     s3_client,
 )
 from .serve import CannotListen, serve_folder
-from .site import DocsSite, SiteResult, build_site
+from .site import DocsSite, SiteResult, build_site, readme_badges
 from .sources import OpenedSources, open_repositories, repositories_to_validate
 from .text import counted
 from .workspace import Workspace, WorkspaceBusy, source_set_key
@@ -935,7 +939,12 @@ def deploy_csp(config_path: Path | None) -> None:
     "--public-path",
     "public_paths",
     multiple=True,
-    help="served without sign-in, e.g. /badges/ (a folder ends with /)",
+    help="also served without sign-in, e.g. /catalog.json (a folder ends with /)",
+)
+@click.option(
+    "--private-badges",
+    is_flag=True,
+    help="sign in for /badges/ too (by default README badges load without a session)",
 )
 @click.option("--groups-claim", default="groups", show_default=True)
 @click.option("--scope", default="openid email profile", show_default=True)
@@ -963,6 +972,7 @@ def deploy_edge_auth(
     domains: tuple[str, ...],
     groups: tuple[str, ...],
     public_paths: tuple[str, ...],
+    private_badges: bool,
     groups_claim: str,
     scope: str,
     hmac_key_env: str,
@@ -987,6 +997,7 @@ def deploy_edge_auth(
         "allowed_email_domains": domains,
         "allowed_groups": groups,
         "public_paths": public_paths,
+        "public_badges": not private_badges,
         "groups_claim": groups_claim,
         "portal_prefix": target.prefix if portal_prefix is None else portal_prefix,
         "docs_prefix": (
@@ -1053,6 +1064,81 @@ def serve(directory: Path | None, port: int, host: str, config_path: Path | None
         )
     except CannotListen as exc:
         raise _InputProblem(str(exc)) from None
+
+
+@main.command()
+@click.argument("ref")
+@click.option(
+    "--site",
+    "site_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="the built portal (default: output in backlot.yaml, else site)",
+)
+@click.option(
+    "--base-url",
+    help="the portal's public address, e.g. https://portal.acme.com/ (default: site.base_url)",
+)
+@_CONFIG_OPTION
+def badge(ref: str, site_dir: Path | None, base_url: str | None, config_path: Path | None) -> None:
+    """Print the Markdown for REF's badges in a README, each linked to REF's page in the
+    portal (the docs badge to its docs, when they are built).
+
+    REF is an entity reference as the portal shows it (component:default/orders-service;
+    the kind defaults to component, the namespace to default). The badges are served below
+    /badges/, without sign-in even on a private portal (docs/deploy.md, section 8).
+    Exits 2 when REF is not in the portal's catalog.
+    """
+    config = _load_settings(config_path, None)
+    folder = site_dir or config.output
+    prefix = config.site.base_url
+    if base_url is not None:
+        try:
+            prefix = SiteSettings(base_url=base_url).base_url
+        except ValidationError as exc:
+            raise _InputProblem(f"--base-url: {settings_problems(exc)}") from None
+    catalog_path = folder / "catalog.json"
+    if not catalog_path.is_file():
+        raise _InputProblem(f"{folder}: no portal here; run 'backlot build' first, or give --site")
+    try:
+        wanted = parse_ref(ref, default_kind="component").key
+        keys = sorted(CatalogFile.read(catalog_path).sources)
+    except RefError as exc:
+        raise _InputProblem(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"{catalog_path}: cannot be read: {exc}") from None
+    except ValueError:
+        raise click.ClickException(f"{catalog_path}: not a catalog this version reads") from None
+    if wanted not in keys:
+        # By name: every key shares "component:default/", which would make all look alike.
+        names: dict[str, list[str]] = {}
+        for key in keys:
+            names.setdefault(key.rpartition("/")[2], []).append(key)
+        kind = wanted.partition(":")[0]
+        close = [
+            key
+            for name in difflib.get_close_matches(wanted.rpartition("/")[2], names, n=3)
+            for key in sorted(names[name], key=lambda k: (k.partition(":")[0] != kind, k))
+        ]
+        hint = (
+            f"; did you mean {' or '.join(close[:3])}?"
+            if close
+            else " (references look like component:default/orders-service)"
+        )
+        raise _InputProblem(f"{wanted} is not in the portal's catalog ({catalog_path}){hint}")
+    lines = readme_badges(folder, wanted, prefix or "")
+    if not lines:
+        raise click.ClickException(
+            f"{folder} has no badges for {wanted}: it was built by an earlier version; "
+            "build it again"
+        )
+    click.echo("\n".join(lines))
+    if not prefix:
+        click.echo(
+            "note: no --base-url and no site.base_url in backlot.yaml, so the links are "
+            "relative to the portal's root; a README on GitHub would resolve them against "
+            "the repository. Give the portal's address: --base-url https://portal.acme.com/",
+            err=True,
+        )
 
 
 def _read_previous(path: Path) -> dict[str, EntitySource] | None:

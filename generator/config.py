@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
@@ -232,6 +233,23 @@ class SiteSettings(_Settings):
         default_factory=dict,
         description="annotation key → link; adds to or replaces the built-in ones",
     )
+    base_url: str | None = Field(
+        default=None,
+        description="the portal's public address, e.g. https://portal.acme.com/: what "
+        "backlot badge puts in front of the links it prints for READMEs",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) address (like https://portal.acme.com/)")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{url!r}: the portal's address has no query or fragment")
+        return url if url.endswith("/") else url + "/"
 
 
 class DocsStorage(_Settings):

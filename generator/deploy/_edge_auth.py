@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..files import write_atomic
+from ..model import BADGES_PREFIX
 
 _FILES = resources.files("generator.deploy") / "files"
 # Zip entries carry a date; a fixed one keeps the bundle's bytes a function of its content.
@@ -57,7 +58,12 @@ class EdgeAuthConfig(BaseModel):
     groups_claim: str = Field(default="groups", min_length=1, max_length=100)
     public_paths: tuple[str, ...] = Field(
         default=(),
-        description="paths served without a session: a folder ends with / (/badges/)",
+        description="paths served without a session: a folder ends with / (/catalog.json)",
+    )
+    public_badges: bool = Field(
+        default=True,
+        description="serve /badges/ without a session (README badges: GitHub's image proxy "
+        "sends no cookie); adds it to public_paths",
     )
     clock_skew_seconds: int = Field(default=60, ge=0, le=300)
     fetch_timeout_seconds: float = Field(default=2.0, gt=0, le=4.5)
@@ -133,6 +139,13 @@ class EdgeAuthConfig(BaseModel):
         return prefix
 
     @model_validator(mode="after")
+    def _badges(self) -> EdgeAuthConfig:
+        badges = "/" + BADGES_PREFIX
+        if self.public_badges and badges not in self.public_paths:
+            object.__setattr__(self, "public_paths", (badges, *self.public_paths))
+        return self
+
+    @model_validator(mode="after")
     def _secret(self) -> EdgeAuthConfig:
         if self.token_endpoint_auth != "none" and not self.client_secret:
             raise ValueError(
@@ -152,7 +165,9 @@ def edge_auth_files(config: EdgeAuthConfig) -> dict[str, bytes]:
         .replace("${PortalPrefix}", config.portal_prefix)
         .replace("${DocsPrefix}", config.docs_prefix)
     )
-    settings = config.model_dump(exclude={"portal_prefix", "docs_prefix"}, mode="json")
+    settings = config.model_dump(
+        exclude={"portal_prefix", "docs_prefix", "public_badges"}, mode="json"
+    )
     return {
         "config.json": (json.dumps(settings, indent=2, sort_keys=True) + "\n").encode(),
         "index.js": (_FILES / "edge-auth" / "index.js").read_bytes(),

@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model import BADGES_PREFIX
+
 __all__ = [
     "IMMUTABLE",
     "REVALIDATE",
@@ -26,6 +28,9 @@ __all__ = [
 # (a 304 costs little). An asset whose name carries its content hash never changes.
 REVALIDATE = "public, max-age=0, must-revalidate"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# README badges (badges/): GitHub's image proxy and browsers fetch them on every README
+# view; five minutes, as shields.io's, and the CDN's copy is invalidated on publish.
+BADGE = "public, max-age=300"
 
 _TEXT = "; charset=utf-8"
 CONTENT_TYPES = {
@@ -90,7 +95,9 @@ def fingerprinted(relpath: str) -> bool:
 
 
 def cache_control(relpath: str) -> str:
-    return IMMUTABLE if fingerprinted(relpath) else REVALIDATE
+    if fingerprinted(relpath):
+        return IMMUTABLE
+    return BADGE if relpath.startswith(BADGES_PREFIX) else REVALIDATE
 
 
 @dataclass(frozen=True)
