@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -402,14 +403,24 @@ def read_history(data: object) -> list[dict[str, Any]]:
         return []
     kept = []
     for point in points[-HISTORY_POINTS:]:
-        if not isinstance(point, dict) or not isinstance(point.get("time"), str):
+        if not isinstance(point, dict) or not _is_time(point.get("time")):
             continue
         figures = point.get("figures")
         if isinstance(figures, dict) and all(
             isinstance(k, str) and type(v) is int for k, v in figures.items()
         ):
-            kept.append({"time": point["time"][:40], "figures": figures})
+            kept.append({"time": point["time"], "figures": figures})
     return kept
+
+
+def _is_time(value: object) -> bool:
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _key(entity: Mapping[str, Any]) -> str:

@@ -326,9 +326,13 @@ def test_next_history_adds_a_point_only_for_new_figures_and_is_bounded() -> None
 
 def test_a_published_history_is_read_defensively() -> None:
     good = {"time": "2026-01-01T00:00:00Z", "figures": {"errors": 1}}
-    assert read_history({"points": [good, {"time": 3}, {"time": "x", "figures": {"a": "b"}}]}) == [
-        good
+    bad = [
+        {"time": 3},
+        {"time": "2026-01-02T00:00:00Z", "figures": {"a": "b"}},
+        {"time": "not a time", "figures": {"a": 1}},  # would stop the page's date labels
+        {"time": "2026-01-03T00:00:00Z", "figures": {"a": True}},
     ]
+    assert read_history({"points": [good, *bad]}) == [good]
     assert read_history([1, 2]) == [] and read_history({"points": "no"}) == []
 
 

@@ -188,17 +188,23 @@ def _plural(noun: str) -> str:
 
 
 def _change(values: Sequence[float | None], times: Sequence[str], series: _Series) -> str:
-    """How the figure moved since the point before the last: "up 5 % since 2026-12-01"."""
+    """How the figure moved at the last point that changed it: "up 5 points since
+    2026-12-01" (the point before), or "unchanged since 2026-11-20" (the first point of the
+    run it has kept since)."""
     known = [(v, t) for v, t in zip(values, times, strict=True) if v is not None]
     if len(known) < 2:
         return ""
-    (before, when), (now, _) = known[-2], known[-1]
-    delta = now - before
-    if abs(delta) < 0.5:
-        return f"unchanged since {label(when)[:10]}"
-    unit = " points" if series.unit == "%" else ""
-    direction = "up" if delta > 0 else "down"
-    return f"{direction} {abs(delta):.0f}{unit} since {label(when)[:10]}"
+    now = known[-1][0]
+    first = len(known) - 1
+    while first > 0 and abs(known[first - 1][0] - now) < 0.5:
+        first -= 1
+    if first == len(known) - 1:
+        before, when = known[-2]
+        delta = now - before
+        unit = " points" if series.unit == "%" else ""
+        direction = "up" if delta > 0 else "down"
+        return f"{direction} {abs(delta):.0f}{unit} since {label(when)[:10]}"
+    return f"unchanged since {label(known[first][1])[:10]}"
 
 
 def sparkline(
