@@ -28,6 +28,7 @@ SECTIONS = [
     ("Catalog", "catalog/index.html"),
     ("Docs", "documentation/index.html"),
     ("Templates", "templates/index.html"),
+    ("Health", "health/index.html"),
     ("Problems", "problems/index.html"),
     ("About", "about/index.html"),
 ]
