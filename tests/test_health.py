@@ -273,7 +273,7 @@ def test_history_grows_only_when_a_figure_changes(tmp_path: Path) -> None:
         {"template": "template:default/python-service", "components": 1, "exists": True}
     ]
     html = (site / "health/index.html").read_text()
-    assert "up 50 points since 2025-11-24" in html  # 0 % → 50 % of components
+    assert 'up 50 points since <time datetime="2025-11-24T16:00:00Z">2025-11-24</time>' in html
     # Findings link to their line on GitHub; files to their page.
     assert re.search(
         r'href="https://github\.com/acme/ghost/blob/[^"#]+/catalog-info\.yaml#L\d+"', html

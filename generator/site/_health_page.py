@@ -114,7 +114,7 @@ def health_view(
     """What health.html shows."""
     points = [p["figures"] for p in history]
     times = [str(p["time"]) for p in history]
-    cards = []
+    cards: list[dict[str, Any]] = []
     for series in SERIES:
         values = [series.value(f) for f in points]
         current = series.value(health.figures())
@@ -135,7 +135,7 @@ def health_view(
         "Owners that exist": (health.owned, "owned entity"),
     }
     for card in cards:
-        share, noun = shares.get(card["title"], (None, ""))
+        share, noun = shares.get(str(card["title"]), (None, ""))
         card["detail"] = _detail(share, noun) if share is not None else ""
     components = health.from_templates.whole
     return {
@@ -187,13 +187,15 @@ def _plural(noun: str) -> str:
     return noun + "s"
 
 
-def _change(values: Sequence[float | None], times: Sequence[str], series: _Series) -> str:
-    """How the figure moved at the last point that changed it: "up 5 points since
-    2026-12-01" (the point before), or "unchanged since 2026-11-20" (the first point of the
-    run it has kept since)."""
+def _change(
+    values: Sequence[float | None], times: Sequence[str], series: _Series
+) -> tuple[str, str, str] | None:
+    """How the figure moved at the last point that changed it: ("up 5 points since",
+    time, date) of the point before, or ("unchanged since", …) the first point of the run it
+    has kept since; None with fewer than two points."""
     known = [(v, t) for v, t in zip(values, times, strict=True) if v is not None]
     if len(known) < 2:
-        return ""
+        return None
     now = known[-1][0]
     first = len(known) - 1
     while first > 0 and abs(known[first - 1][0] - now) < 0.5:
@@ -203,8 +205,9 @@ def _change(values: Sequence[float | None], times: Sequence[str], series: _Serie
         delta = now - before
         unit = " points" if series.unit == "%" else ""
         direction = "up" if delta > 0 else "down"
-        return f"{direction} {abs(delta):.0f}{unit} since {label(when)[:10]}"
-    return f"unchanged since {label(known[first][1])[:10]}"
+        return f"{direction} {abs(delta):.0f}{unit} since", when, label(when)[:10]
+    when = known[first][1]
+    return "unchanged since", when, label(when)[:10]
 
 
 def sparkline(
