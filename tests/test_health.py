@@ -361,3 +361,15 @@ def test_line_links() -> None:
 
 def test_old_catalogs_say_coverage_is_not_known() -> None:
     assert "not known" in health().row()
+
+
+def test_a_history_restored_into_a_fresh_output_folder_is_continued(tmp_path: Path) -> None:
+    """CI without the last output: the published history.json, put back into the output
+    folder before the build (downloaded from the portal), is continued, not restarted."""
+    earlier = {"time": "2025-01-01T00:00:00Z", "figures": {"entities": 1}}
+    site = tmp_path / "site"
+    (site / "health").mkdir(parents=True)
+    (site / "health/history.json").write_text(json.dumps({"points": [earlier]}))
+    build(tmp_path, small_org(tmp_path / "org"), EPOCH)
+    points = json.loads((site / "health/history.json").read_text())["points"]
+    assert len(points) == 2 and points[0] == earlier
