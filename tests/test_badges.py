@@ -322,3 +322,21 @@ def test_an_entitys_links_are_stable_folder_urls_on_the_cdn() -> None:
     assert moved["statusCode"] == 301
     assert moved["headers"]["location"]["value"] == "/catalog/default/component/orders-service/"
     assert viewer_request(f"/{ORDERS}/owner.svg")["uri"] == f"/portal/{ORDERS}/owner.svg"
+
+
+def test_badges_written_by_workers_are_those_written_in_one_process(
+    example_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.model import CatalogFile
+    from generator.site import _badges, build_site
+
+    catalog = CatalogFile.read(example_portal / "catalog.json")
+
+    def badges(out: Path) -> dict[str, bytes]:
+        return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.svg")}
+
+    build_site(catalog, tmp_path / "one", tmp_path / "cache-one", workers=1)
+    monkeypatch.setattr(_badges, "BATCH", 7)  # ten batches, across two workers
+    build_site(catalog, tmp_path / "two", tmp_path / "cache-two", workers=2)
+    one, two = badges(tmp_path / "one" / "badges"), badges(tmp_path / "two" / "badges")
+    assert len(one) > 200 and one == two

@@ -16,7 +16,11 @@ nothing outside itself. A badge is written only for an entity whose pages this b
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
 import unicodedata
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -25,9 +29,11 @@ from urllib.parse import quote
 
 from ..health import OWNED_KINDS
 from ..model import EntityRef, badge_file, docs_site_dir, entity_page
+from ..workers import die_with_parent
 from ._context import SiteContext
 from ._model import SiteModel
 from ._output import PageOutput
+from ._writer import SiteWriter, WriteStats
 
 __all__ = [
     "BADGES",
@@ -44,6 +50,7 @@ BADGES = ("kind", "owner", "lifecycle", "docs", "health")
 # Kinds whose spec.lifecycle Backstage's schemas require; others get the badge if they set one.
 LIFECYCLE_KINDS = frozenset({"component", "api"})
 MAX_CHARS = 40  # a longer value is cut (with "…"): a badge is a label, not a paragraph
+BATCH = 1000  # entities per worker task: their badges are small, their files many
 
 # shields.io's palette
 GREEN, LIME, YELLOW, ORANGE, RED = "#4c1", "#97ca00", "#dfb317", "#fe7d37", "#e05d44"
@@ -68,6 +75,9 @@ _WIDE = 11.0  # East Asian wide and full-width characters: one em
 _OTHER = 7.0  # any other character: an average lowercase letter's width
 # What the docs badge says when the entity's docs are built: `readme_badges` reads it back.
 _DOCS_AVAILABLE = "docs: available"
+
+# The build's context, for forked workers: set just before they start, cleared after.
+_context: SiteContext | None = None
 
 
 @dataclass(frozen=True)
@@ -98,11 +108,19 @@ def text_width(text: str) -> float:
 def clean(text: str, limit: int = MAX_CHARS) -> str:
     """Untrusted text as a badge may show it: no control, format (bidi overrides),
     surrogate, private or unassigned characters, whitespace collapsed, cut at ``limit``."""
-    kept = "".join(c for c in text if unicodedata.category(c)[0] != "C")
-    kept = " ".join(kept.split())
+    if text.isascii() and text.isprintable():
+        kept = " ".join(text.split())  # the common case, without a look-up per character
+    else:
+        kept = "".join(
+            " " if c.isspace() else c
+            for c in text
+            if c.isspace() or unicodedata.category(c)[0] != "C"
+        )
+        kept = " ".join(kept.split())
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
+@functools.cache
 def _text_colours(background: str) -> tuple[str, str]:
     """Text and shadow colours readable on ``background`` (shields.io's rule: dark text on
     a light colour)."""
@@ -249,17 +267,50 @@ def entity_badges(model: SiteModel, key: str) -> dict[str, Badge]:
 
 
 class Badges:
-    """Every entity's badges. An entity whose pages this build keeps keeps its badges."""
+    """Every entity's badges. An entity whose pages this build keeps keeps its badges; the
+    others are written in batches across worker processes (forked, as the entity pages':
+    a cold build writes four or five files per entity, and file creation is the cost)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers
 
     def render(self, context: SiteContext, output: PageOutput) -> None:
+        global _context
         model = context.model
+        todo = []
         for key in context.keys:
             paths = [badge_file(key, name) for name in applicable(model, key)]
             if key not in context.dirty and all((context.out / p).is_file() for p in paths):
                 output.claim(paths)
-                continue
-            for name, badge in entity_badges(model, key).items():
-                output.write(badge_file(key, name), badge_svg(badge))
+            else:
+                todo.append(key)
+        batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
+        count = self.workers if self.workers is not None else (os.cpu_count() or 1)
+        _context = context
+        try:
+            if count <= 1 or len(batches) <= 1:
+                for batch in batches:
+                    output.writer.merge(_write_batch(batch))
+                return
+            fork = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                max_workers=count, mp_context=fork, initializer=die_with_parent
+            ) as pool:
+                for stats in pool.map(_write_batch, batches):
+                    output.writer.merge(stats)
+        finally:
+            _context = None
+
+
+def _write_batch(keys: list[str]) -> WriteStats:
+    """Write the badges of ``keys`` (in a worker, or in the build's own process)."""
+    context = _context
+    assert context is not None, "badges are written within Badges.render"
+    writer = SiteWriter(context.out, context.scratch, context.workspace.site_journal)
+    for key in keys:
+        for name, badge in entity_badges(context.model, key).items():
+            writer.write(badge_file(key, name), badge_svg(badge))
+    return writer.stats
 
 
 def readme_badges(site: Path, key: str, base_url: str = "") -> list[str]:

@@ -96,7 +96,7 @@ def build_site(
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     families: list[PageFamily] = [
         EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
-        Badges(),
+        Badges(workers),
         CatalogIndex(),
         HomePage(),
         DocsIndex(),
