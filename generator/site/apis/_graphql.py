@@ -150,7 +150,6 @@ def _definition(node: Any, anchors: dict[str, str]) -> Definition:
                 clip(field.name.value + (f"({args})" if args else ""), 500),
                 _type(field.type),
                 anchors.get(_base(field.type), ""),
-                required=isinstance(field.type, ast.NonNullTypeNode),
                 description=_description(field),
                 deprecated=_deprecated(field),
             )

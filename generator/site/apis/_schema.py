@@ -232,7 +232,46 @@ def _literal(value: Any) -> str:
         return clip(value, 200)
     if isinstance(value, (bool, int, float)):
         return clip(value, 200)
-    try:
-        return clip(json.dumps(value, default=str), 200)
-    except (TypeError, ValueError, RecursionError):
-        return "…"
+    return _compact(value, 200)
+
+
+def _compact(value: Any, limit: int) -> str:
+    """A short JSON-like rendering of a list or mapping, written only as far as ``limit``
+    characters: a YAML alias bomb would be billions of items if serialised whole."""
+    out: list[str] = []
+    size = 0
+    stack: list[Any] = [value]
+    while stack and size < limit:
+        item = stack.pop()
+        if isinstance(item, _Token):
+            text = item.text
+        elif isinstance(item, dict):
+            parts: list[Any] = [_Token("{")]
+            for i, (k, v) in enumerate(item.items()):
+                if i >= 20:
+                    parts.append(_Token(", …"))
+                    break
+                parts += [_Token(", " if i else ""), _Token(f"{clip(str(k), 40)}: "), v]
+            stack += reversed([*parts, _Token("}")])
+            continue
+        elif isinstance(item, list):
+            parts = [_Token("[")]
+            for i, v in enumerate(item[:20]):
+                parts += [_Token(", " if i else ""), v]
+            if len(item) > 20:
+                parts.append(_Token(", …"))
+            stack += reversed([*parts, _Token("]")])
+            continue
+        else:
+            text = "null" if item is None else clip(item, 40) or "…"
+        out.append(text)
+        size += len(text)
+    text = "".join(out)
+    return text if not stack and len(text) <= limit else text[:limit] + "…"
+
+
+class _Token:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
