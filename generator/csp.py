@@ -21,7 +21,9 @@ def content_security_policy(allowed_hosts: Iterable[str] = (), *, header: bool =
     hosts = "".join(f" https://{host}" for host in sorted(set(allowed_hosts)))
     directives = [
         "default-src 'none'",
-        "script-src 'self'",
+        # Pagefind's search runs WebAssembly: compiling it needs 'wasm-unsafe-eval', which
+        # lets no JavaScript string run (that would be 'unsafe-eval', never allowed).
+        "script-src 'self' 'wasm-unsafe-eval'",
         f"style-src 'self'{hosts}",
         f"img-src 'self' data:{hosts}",
         f"font-src 'self' data:{hosts}",

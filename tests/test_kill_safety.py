@@ -59,9 +59,24 @@ def build(org: Path, work: Path) -> subprocess.CompletedProcess[str]:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {
+    """Every file's bytes; the search index as how many files each of its folders holds.
+
+    Pagefind's index is not byte-deterministic (its file names are hashes that differ
+    from run to run on the same pages), so a completed build and a clean one are compared
+    by the shape of the index: one fragment per indexed page, its entry file present."""
+    files = {
         p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
     }
+    search = [path for path in files if path.startswith("pagefind/")]
+    if search:
+        assert "pagefind/pagefind-entry.json" in files, "the search index has no entry file"
+    shape: dict[str, int] = {}
+    for path in search:
+        del files[path]
+        shape[path.rpartition("/")[0]] = shape.get(path.rpartition("/")[0], 0) + 1
+    for where, count in shape.items():
+        files[f"{where}/ (search index files)"] = str(count).encode()
+    return files
 
 
 def change(org: Path) -> None:

@@ -26,6 +26,7 @@ from ._list_pages import CatalogIndex, DocsIndex, HomePage, ProblemsPage
 from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
 from ._ownership import pages_aggregating
+from ._search import SearchIndex
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
 
@@ -107,6 +108,7 @@ def build_site(
         NotFoundPage(),
         CatalogJson(),
         StaticAssets(),
+        SearchIndex(),  # last: it indexes the pages the others wrote
     ]
     for family in families:
         family.render(context, output)

@@ -1,0 +1,138 @@
+"""Search over the portal's entity pages and its docs: a Pagefind index at ``pagefind/``.
+
+The last page family: it reads the pages the others wrote. Each entity's Overview and
+every page of its built docs is indexed (the pages mark what counts: ``data-pagefind-body``,
+filters for section, kind, owner and lifecycle, weights for names), and nothing else, so
+a page the build is about to remove is never found. Pagefind's own binary builds the index
+(the PyPI package's); the browser then fetches only the fragments a query
+needs. The index is cached by a fingerprint of the pages it read: a build that changed no
+indexed page reuses it, and the writer rewrites only index files whose bytes differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+from ..files import write_atomic
+from ..model import entity_page
+from ._context import SiteContext
+from ._output import PageOutput
+
+__all__ = ["SEARCH_DIR", "SearchIndex"]
+
+SEARCH_DIR = "pagefind/"
+# Bump when what is indexed, or how, changes: the cached index is then built again.
+INDEX_VERSION = "1"
+
+
+class SearchIndex:
+    def render(self, context: SiteContext, output: PageOutput) -> None:
+        pages = sorted(_indexed_pages(context))
+        cache = context.workspace.cache_dir / "search"
+        index = cache / "index"
+        fingerprint = _fingerprint(context.out, pages)
+        stamp = cache / "fingerprint"
+        known = stamp.read_text("utf-8") if stamp.is_file() else ""
+        if known != fingerprint or not _complete(index):
+            building = cache / "building"
+            shutil.rmtree(building, ignore_errors=True)
+            failure = _build_index(context.out, pages, building)
+            if failure or not _complete(building):
+                # No search is better than a broken one, and never a failed build.
+                output.result.problems.append(
+                    f"search: Pagefind wrote no usable index ({failure or 'no entry file'}); "
+                    "the portal has no search this time"
+                )
+                return
+            shutil.rmtree(index, ignore_errors=True)
+            building.rename(index)
+            write_atomic(stamp, fingerprint.encode())
+        for path in sorted(p for p in index.rglob("*") if p.is_file()):
+            output.copy(SEARCH_DIR + path.relative_to(index).as_posix(), path)
+
+
+def _complete(index: Path) -> bool:
+    """An index the browser can load: its entry file names its metadata file."""
+    try:
+        entry = json.loads((index / "pagefind-entry.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(entry, dict) and bool(entry.get("languages"))
+
+
+def _indexed_pages(context: SiteContext) -> Iterator[str]:
+    """Site paths of the pages searched: entity Overviews, and their docs sites' pages."""
+    for key in context.model.entities:
+        yield entity_page(key)
+    for href in set(context.model.docs.values()):
+        folder = context.out / href.rpartition("/")[0]
+        for page in folder.rglob("*.html"):
+            relative = page.relative_to(context.out).as_posix()
+            if not relative.endswith("/404.html"):
+                yield relative
+
+
+def _fingerprint(out: Path, pages: list[str]) -> str:
+    """Changes when any indexed page does (by size and modification time: the writer
+    rewrites a page only when its bytes change)."""
+    digest = hashlib.sha256(f"{INDEX_VERSION}\0{metadata.version('pagefind')}\n".encode())
+    for relative in pages:
+        try:
+            info = (out / relative).stat()
+        except FileNotFoundError:
+            continue
+        digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _build_index(out: Path, pages: list[str], into: Path) -> str:
+    """Pagefind's binary over a folder of links to exactly the pages searched (so that a
+    page this build is about to remove is not found); "" or what went wrong. The binary,
+    not the package's service: the service answers before its files are on disk and is
+    then stopped, which has left empty index files."""
+    staging = into.parent / "pages"
+    shutil.rmtree(staging, ignore_errors=True)
+    for relative in pages:
+        source, target = out / relative, staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            continue
+        except OSError:  # another file system, or no hard links: a copy then
+            shutil.copyfile(source, target)
+    command = [
+        sys.executable,
+        "-m",
+        "pagefind",
+        "--site",
+        str(staging),
+        "--output-path",
+        str(into),
+        "--force-language",
+        "en",
+        # Labels and controls, MkDocs' heading anchors ("¶"): not what anyone searches.
+        "--exclude-selectors",
+        ".headerlink, button, .head-facts .k, .card > h2, dt",
+        # Entity refs and names: "component:default/orders-service" found as typed.
+        "--include-characters",
+        ":-_./",
+        # Result URLs name index.html, as every portal link does (the CDN maps either).
+        "--keep-index-url",
+        "--silent",
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()[-500:]

@@ -1,0 +1,155 @@
+// Backlot search: one box on every portal and docs page, over entity pages and docs pages,
+// with Pagefind's index (pagefind/ at the portal's root), loaded only when the reader starts
+// to search. Without script, or from disk (file://, where Pagefind cannot fetch its index),
+// the box is a form that opens the catalog filtered by the words typed.
+// Untrusted text is only ever set with textContent; Pagefind's excerpts are parsed and
+// rebuilt from their text and <mark> elements only.
+"use strict";
+(function () {
+  var form = document.querySelector("form[data-search]");
+  if (!form) return;
+  var box = form.querySelector("input[name=q]");
+  var root = form.getAttribute("data-root") || "";
+  var panel = document.createElement("div");
+  panel.className = "search-results";
+  panel.setAttribute("data-search-results", "");
+  panel.hidden = true;
+  form.appendChild(panel);
+  var SECTIONS = ["Catalog", "Docs"];
+  var FILTERS = ["section", "kind", "owner", "lifecycle"];
+  var pagefind = null, loading = null, chosen = {}, timer = null, asked = 0;
+
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = text;
+    if (attrs) Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  }
+  function excerpt(html) {
+    // Pagefind marks the words found; keep the text and the marks, nothing else.
+    var out = el("p", null, { "class": "excerpt" });
+    var doc = new DOMParser().parseFromString("<p>" + html + "</p>", "text/html");
+    doc.body.firstChild.childNodes.forEach(function (node) {
+      if (node.nodeName === "MARK") out.appendChild(el("mark", node.textContent));
+      else out.appendChild(document.createTextNode(node.textContent));
+    });
+    return out;
+  }
+  function load() {
+    if (loading) return loading;
+    if (window.location.protocol === "file:") {
+      loading = Promise.reject(new Error("file"));
+    } else {
+      loading = import(new URL(root + "pagefind/pagefind.js", document.baseURI).href).then(function (module) {
+        pagefind = module;
+        // Pagefind's URLs start at the portal's root: wherever the portal is published.
+        var base = new URL(root || "./", document.baseURI).pathname;
+        return Promise.resolve(module.options({ baseUrl: base, excerptLength: 24 }))
+          // Searches count filter values only once the filters have been loaded.
+          .then(function () { return module.filters(); });
+      });
+    }
+    loading.catch(function () { /* said in the panel */ });
+    return loading;
+  }
+  function say(text) {
+    panel.textContent = "";
+    panel.appendChild(el("p", text, { "class": "hint" }));
+    panel.hidden = false;
+  }
+  function filterBar(available) {
+    var bar = el("div", null, { "class": "search-filters" });
+    FILTERS.forEach(function (name) {
+      var values = available[name];
+      if (!values || !Object.keys(values).length) return;
+      var select = el("select", null, { "aria-label": "Filter by " + name, "data-search-filter": name });
+      select.appendChild(el("option", name.charAt(0).toUpperCase() + name.slice(1) + ": all", { value: "" }));
+      Object.keys(values).sort().forEach(function (value) {
+        var option = el("option", value + " (" + values[value] + ")", { value: value });
+        if (chosen[name] === value) option.selected = true;
+        select.appendChild(option);
+      });
+      select.addEventListener("change", function () {
+        if (select.value) chosen[name] = select.value; else delete chosen[name];
+        run();
+      });
+      bar.appendChild(select);
+    });
+    return bar;
+  }
+  function run() {
+    var query = box.value.trim();
+    if (!query) { panel.hidden = true; return; }
+    var mine = ++asked;
+    load().then(function () {
+      var filters = {};
+      Object.keys(chosen).forEach(function (k) { filters[k] = chosen[k]; });
+      return pagefind.search(query, { filters: filters });
+    }).then(function (found) {
+      if (mine !== asked) return null;
+      return Promise.all(found.results.slice(0, 20).map(function (r) { return r.data(); })).then(function (pages) {
+        if (mine !== asked) return;
+        show(found, pages);
+        panel.setAttribute("data-query", query);  // what the results are for
+      });
+    }).catch(function (error) {
+      if (mine !== asked) return;
+      say(error && error.message === "file"
+        ? "Search needs the portal served over HTTP (opened from disk, its index cannot be read). Press Enter to filter the catalog instead."
+        : "Search is not available here. Press Enter to filter the catalog instead.");
+    });
+  }
+  function show(found, pages) {
+    // Docs built twice from one folder (two entities sharing a techdocs-ref) are one hit.
+    var seen = {};
+    pages = pages.filter(function (p) {
+      var key = ((p.meta && p.meta.title) || "") + "\u0000" + ((p.meta && p.meta.site) || "") + "\u0000" + (p.excerpt || "");
+      if (seen[key]) return false;
+      seen[key] = true;
+      return true;
+    });
+    panel.textContent = "";
+    panel.appendChild(filterBar(found.filters || {}));
+    var more = found.results.length > 20 ? " (the first 20 shown: add a word or a filter)" : "";
+    panel.appendChild(el("p", found.results.length + (found.results.length === 1 ? " page" : " pages") + " found" + more, { "class": "hint", role: "status" }));
+    // One entry per page (Pagefind's sub-results per heading are folded into it),
+    // grouped: entities first, then docs.
+    SECTIONS.forEach(function (section) {
+      var mine = pages.filter(function (p) { return ((p.filters && p.filters.section) || ["Docs"])[0] === section; });
+      if (!mine.length) return;
+      panel.appendChild(el("h2", section === "Catalog" ? "In the catalog" : "In the docs"));
+      var list = el("ol");
+      mine.forEach(function (page) {
+        var item = el("li");
+        var link = el("a", (page.meta && page.meta.title) || page.url, { href: page.url });
+        item.appendChild(link);
+        var where = page.meta && (page.meta.kind || page.meta.site);
+        if (where) item.appendChild(el("span", " · " + where, { "class": "hint" }));
+        item.appendChild(excerpt(page.excerpt || ""));
+        list.appendChild(item);
+      });
+      panel.appendChild(list);
+    });
+    if (!found.results.length) panel.appendChild(el("p", "Nothing found. Press Enter to filter the catalog instead.", { "class": "empty" }));
+    panel.hidden = false;
+  }
+  box.addEventListener("focus", function () { load(); });
+  box.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(run, 120);
+  });
+  form.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") { panel.hidden = true; box.blur(); }
+  });
+  document.addEventListener("click", function (e) {
+    if (!form.contains(e.target)) panel.hidden = true;
+  });
+  // "/" focuses the search box, as in Backstage and Material (not while typing elsewhere).
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    e.preventDefault();
+    box.focus();
+  });
+})();

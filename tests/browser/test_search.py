@@ -1,0 +1,100 @@
+"""One search over the catalog and the docs (Pagefind), as a reader uses it in Chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import Serve
+
+RESULTS = "[data-search-results]"
+
+
+@pytest.fixture
+def page(browser: Any) -> Any:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def groups(page: Any) -> dict[str, list[str]]:
+    """Result titles under each group heading of the results panel."""
+    return page.evaluate(
+        """(sel) => {
+        const out = {};
+        let current = null;
+        for (const node of document.querySelector(sel).children) {
+          if (node.tagName === "H2") { current = node.textContent; out[current] = []; }
+          if (node.tagName === "OL" && current)
+            for (const a of node.querySelectorAll("li > a")) out[current].push(a.textContent);
+        }
+        return out;
+      }""",
+        RESULTS,
+    )
+
+
+def search(page: Any, words: str) -> None:
+    page.fill("#site-q", words)
+    page.wait_for_selector(f'{RESULTS}[data-query="{words}"] li', timeout=15_000)
+
+
+def test_search_finds_entities_by_name_and_docs_by_their_words(
+    page: Any, example_site: Path, serve: Serve
+) -> None:
+    base = serve(example_site, "/portal/")  # below a prefix, as a CDN may publish it
+    page.goto(base + "index.html")
+    page.keyboard.press("/")  # the shortcut Backstage and Material have
+    assert page.evaluate("document.activeElement.id") == "site-q"
+    search(page, "payments gateway")
+    found = groups(page)
+    assert "Payments Gateway" in found["In the catalog"]
+    # A word only in a docs page's body; one hit per page, grouped apart from entities.
+    search(page, "OrdersOutboxLag")
+    found = groups(page)
+    assert list(found) == ["In the docs"] and found["In the docs"] == ["Runbook"]
+    with page.expect_navigation():
+        page.locator(f"{RESULTS} li > a").first.click()
+    assert page.url.startswith(base + "docs/") and "runbook" in page.url
+    assert "OrdersOutboxLag" in page.locator("article").inner_text()
+
+
+def test_search_filters_narrow_the_results(page: Any, example_site: Path, serve: Serve) -> None:
+    page.goto(serve(example_site) + "catalog/index.html")
+    search(page, "orders")
+    before = sum(len(titles) for titles in groups(page).values())
+    page.select_option(f"{RESULTS} select[data-search-filter=kind]", "API")
+    page.wait_for_function(
+        "(sel) => document.querySelector(sel).querySelector('select[data-search-filter=kind]')"
+        ".value === 'API'",
+        arg=RESULTS,
+    )
+    page.wait_for_timeout(300)
+    after = groups(page)
+    assert list(after) == ["In the catalog"]
+    kinds = page.locator(f"{RESULTS} li > span.hint").all_inner_texts()
+    assert kinds and {k.strip(" ·") for k in kinds} == {"API"}
+    assert 0 < sum(len(t) for t in after.values()) < before
+
+
+def test_the_search_box_works_from_docs_pages_too(
+    page: Any, example_site: Path, serve: Serve
+) -> None:
+    page.goto(serve(example_site) + "docs/default/component/orders-service/index.html")
+    search(page, "checkout")
+    assert "In the catalog" in groups(page)
+
+
+def test_from_disk_the_box_says_so_and_filters_the_catalog(page: Any, example_site: Path) -> None:
+    page.goto((example_site / "index.html").as_uri())
+    page.fill("#site-q", "payments")
+    page.wait_for_selector(f"{RESULTS} p.hint")
+    assert "served over HTTP" in page.locator(RESULTS).inner_text()
+    with page.expect_navigation():
+        page.press("#site-q", "Enter")
+    page.wait_for_selector("[data-results] tbody tr")
+    assert page.input_value("#f-text") == "payments"
+    names = page.locator("[data-results] tbody td:first-child a").all_inner_texts()
+    assert "Payments Gateway" in names
