@@ -260,7 +260,7 @@ def test_broken_definitions_give_a_warning_with_where_and_no_failure() -> None:
         assert "could not be rendered" in html
         assert '<details class="api-source" open>' in html  # the source, shown
     graphql = api_reference("graphql", "type Query {\n  book(: Book\n}\n")
-    assert "(line 2, column 8)" in graphql.error
+    assert "(line 2, column 8 of the definition)" in graphql.error
 
 
 def test_an_unknown_type_is_shown_as_its_source() -> None:

@@ -51,7 +51,7 @@ class DefinitionError(Exception):
         if self.line is None:
             return self.message
         where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{self.message} ({where})"
+        return f"{self.message} ({where} of the definition)"
 
 
 def load_document(text: str) -> Any:
