@@ -269,3 +269,31 @@ def test_docs_that_fail_or_warn_are_listed_on_the_problems_page(tmp_path: Path) 
     assert "handbook" in docs and "docs/no-tree" in docs
     assert "1 docs site not built" in problems
     assert "guide" in docs and "setup.md" in docs, result.stdout + result.stderr
+
+
+def test_a_broken_api_definition_is_on_the_problems_page_and_stays_there(
+    tmp_path: Path,
+) -> None:
+    api = """\
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata:
+  name: broken-api
+spec:
+  type: openapi
+  lifecycle: production
+  owner: team-a
+  definition: |
+    openapi: 3.0.0
+    paths: [this is: not, a mapping
+"""
+    org = write_tree(
+        tmp_path / "org", {"team/catalog-info.yaml": GROUP_A, "api/catalog-info.yaml": api}
+    )
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    for _ in range(2):  # the second build keeps the API's page as it was
+        result = run_backlot("build", org, "-o", site, "--cache-dir", cache)
+        assert result.returncode == 0, result.stderr
+        problems = read(site, "problems/index.html")
+        section = problems[problems.index('<h2 id="apis">') :]
+        assert "broken-api" in section and "API definition:" in section
