@@ -118,6 +118,16 @@ EXPECTED_TYPES = {
     "gz": "application/gzip",
     "png": "image/png",
     "svg": "image/svg+xml",  # README badges
+    # API definitions offered for download: text, never run as a page
+    "yaml": "text/plain; charset=utf-8",
+    "graphql": "text/plain; charset=utf-8",
+    "proto": "text/plain; charset=utf-8",
+    # Pagefind's index: binary fragments its script fetches
+    "pf_meta": "application/octet-stream",
+    "pf_filter": "application/octet-stream",
+    "pf_fragment": "application/octet-stream",
+    "pf_index": "application/octet-stream",
+    "pagefind": "application/octet-stream",
 }
 
 
@@ -139,7 +149,9 @@ def test_first_publish_uploads_the_site_with_its_headers_then_one_request_is_all
         head = client.head_object(Bucket=bucket, Key=key)
         assert head["ContentType"] == EXPECTED_TYPES[extension], key
         seen_types.add(extension)
-        hashed = re.search(r"/assets/(javascripts|stylesheets)/.*\.[0-9a-f]{8}\.min\.", key)
+        hashed = re.search(r"/assets/(javascripts|stylesheets)/.*\.[0-9a-f]{8}\.min\.", key) or (
+            re.search(r"/pagefind/.*[._][0-9a-f]{7,}\.[a-z_]+$", key)  # Pagefind's hashed files
+        )
         badge = key.startswith("portal/badges/")  # cached briefly, for READMEs
         expected = "immutable" if hashed else "max-age=300" if badge else "must-revalidate"
         assert expected in head["CacheControl"], key
@@ -442,7 +454,8 @@ def test_a_change_invalidates_only_the_changed_pages_in_cloudfront(
     before = site_files(site)
     (org / "svc-2" / "catalog-info.yaml").write_text(component("svc-2", description="new"))
     build(org, site, cache)
-    changed = sorted(k for k, v in site_files(site).items() if before.get(k) != v)
+    # Files that existed and changed: a new file (a search index fragment) was never cached.
+    changed = sorted(k for k, v in site_files(site).items() if k in before and before[k] != v)
     done = publish(site, bucket, env, "--distribution-id", distribution)
     assert done.returncode == 0, done.stdout + done.stderr
     items = cloudfront.list_invalidations(DistributionId=distribution)["InvalidationList"]
