@@ -27,7 +27,7 @@ PAGES = {
     "catalog": "catalog/index.html?lifecycle=production&sort=owner",
     "service": "catalog/default/component/orders-service/index.html",
     "group": "catalog/default/group/team-fulfilment/index.html",
-    "api": "catalog/default/api/orders-api/index.html",
+    "api": "catalog/default/api/orders-api/api/index.html",  # its Definition view
     "docs": "docs/default/component/orders-service/index.html",
 }
 
