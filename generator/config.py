@@ -25,15 +25,20 @@ __all__ = [
     "DEFAULT_DESCRIPTOR_GLOBS",
     "DEFAULT_PLUGINS",
     "AnnotationLink",
+    "ArgoCdContext",
     "BacklotConfig",
     "CatalogSettings",
     "ConfigError",
+    "ContextSettings",
+    "ContextSourceSettings",
     "DocsSettings",
     "DocsStorage",
     "GitHubApp",
+    "GitHubContext",
     "GitHubSource",
     "GitSource",
     "LocalSource",
+    "PagerDutyContext",
     "PublishSettings",
     "SecuritySettings",
     "SiteSettings",
@@ -338,12 +343,72 @@ class PublishSettings(_Settings):
         return _key_prefix(prefix)
 
 
+class _ContextSource(_Settings):
+    max_requests: int = Field(
+        default=200, ge=1, description="requests one refresh may make; past it, last good facts"
+    )
+    timeout_seconds: float = Field(default=20.0, gt=0, description="per request")
+
+
+class GitHubContext(_ContextSource):
+    """Open pull requests, CI on the default branch, deployments: ``github.com/project-slug``."""
+
+    type: Literal["github"]
+    api_url: str | None = Field(
+        default=None, description="default: $GITHUB_API_URL, else https://api.github.com"
+    )
+    token_env: str = Field(default="GITHUB_TOKEN", description="environment variable of a token")
+    app: GitHubApp | None = None
+    workflows: tuple[str, ...] = Field(
+        default=(), description="workflows shown when an entity names none (default: all)"
+    )
+
+
+class PagerDutyContext(_ContextSource):
+    """On call now and next, incidents of the last hours: ``pagerduty.com/service-id`` or
+    ``pagerduty.com/integration-key``."""
+
+    type: Literal["pagerduty"]
+    api_url: str = "https://api.pagerduty.com"
+    web_url: str | None = Field(
+        default=None, description="e.g. https://acme.pagerduty.com, for links (default: the API's)"
+    )
+    token_env: str = Field(default="PAGERDUTY_TOKEN", description="a REST API key (read-only)")
+    incident_hours: int = Field(default=72, ge=1, le=720)
+
+
+class ArgoCdContext(_ContextSource):
+    """Sync and health of Argo CD applications: ``argocd/app-name``."""
+
+    type: Literal["argocd"]
+    url: str = Field(description="the Argo CD server, e.g. https://argocd.acme.com")
+    token_env: str = Field(default="ARGOCD_TOKEN", description="an API token (read-only role)")
+
+
+ContextSourceSettings = Annotated[
+    Annotated[GitHubContext, Tag("github")]
+    | Annotated[PagerDutyContext, Tag("pagerduty")]
+    | Annotated[ArgoCdContext, Tag("argocd")],
+    Discriminator(_source_type),
+]
+
+
+class ContextSettings(_Settings):
+    """Build-time snapshots of what lives outside the catalog (issue: the full-context view)."""
+
+    sources: tuple[ContextSourceSettings, ...] = ()
+    keep_hours: float = Field(
+        default=24.0, gt=0, description="how long last good facts are shown when a refresh fails"
+    )
+
+
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
     docs: DocsSettings = DocsSettings()
     site: SiteSettings = SiteSettings()
     security: SecuritySettings = SecuritySettings()
     publish: PublishSettings = PublishSettings()
+    context: ContextSettings = ContextSettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")
 

@@ -1,0 +1,83 @@
+"""Context: build-time snapshots of what lives beside the catalog — open pull requests,
+CI on the default branch, deployments (GitHub), who is on call and the last hours'
+incidents (PagerDuty), application sync and health (Argo CD) — for every entity whose
+annotations name them.
+
+It runs after the catalog stage and before the site stage, and can run on its own, more
+often (``backlot context``). Its artifact is ``context.json`` (``ContextSnapshot``). Each
+source is one module implementing ``ContextSource`` (``_source.py``); ``open_sources``
+opens the configured ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ..config import ArgoCdContext, ContextSettings
+from ._facts import (
+    AppStatus,
+    CiStatus,
+    Deployment,
+    Deployments,
+    Facts,
+    Incident,
+    Incidents,
+    OnCall,
+    OnCallPerson,
+    PullRequest,
+    PullRequests,
+    RunState,
+    WorkflowRun,
+)
+from ._refresh import describe_run, refresh_context
+from ._snapshot import ContextSnapshot, SourceRun, TargetFacts, iso_utc, parse_utc
+from ._source import BudgetSpent, Collected, ContextSource, RequestBudget
+
+__all__ = [
+    "AppStatus",
+    "BudgetSpent",
+    "CiStatus",
+    "Collected",
+    "ContextSnapshot",
+    "ContextSource",
+    "Deployment",
+    "Deployments",
+    "Facts",
+    "Incident",
+    "Incidents",
+    "OnCall",
+    "OnCallPerson",
+    "PullRequest",
+    "PullRequests",
+    "RequestBudget",
+    "RunState",
+    "SourceRun",
+    "TargetFacts",
+    "WorkflowRun",
+    "describe_run",
+    "iso_utc",
+    "open_sources",
+    "parse_utc",
+    "refresh_context",
+]
+
+
+def open_sources(
+    settings: ContextSettings, env: Mapping[str, str] | None = None
+) -> list[tuple[ContextSource, int]]:
+    """Each configured source with its request budget. Opening reads no network and never
+    fails for a missing token: the source reports that when it runs."""
+    env = os.environ if env is None else env
+    opened: list[tuple[ContextSource, int]] = []
+    for config in settings.sources:
+        source: ContextSource
+        if isinstance(config, ArgoCdContext):
+            from .argocd import ArgoCdSource
+
+            source = ArgoCdSource(config, env)
+        else:
+            # Not yet here: the GitHub and PagerDuty modules land next.
+            raise NotImplementedError(f"context source type {config.type!r}")
+        opened.append((source, config.max_requests))
+    return opened

@@ -1,0 +1,118 @@
+"""One refresh of every configured context source into a new snapshot.
+
+Sources run side by side (each is I/O-bound on its own API), each on its own request
+budget. Whatever one source does — a spent budget, a timeout, an exception of its own —
+stays its own: its run records the error, its targets keep their last good facts, and
+the others go on. Every message is scrubbed of every source's credentials before it is
+stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from ..model import EntityRef
+from ._snapshot import ContextSnapshot, SourceRun, iso_utc, merge_run
+from ._source import Collected, ContextSource, RequestBudget
+
+__all__ = ["refresh_context"]
+
+
+def refresh_context(
+    entities: Iterable[Mapping[str, Any]],
+    sources: Sequence[tuple[ContextSource, int]],
+    previous: ContextSnapshot | None,
+    *,
+    keep_hours: float,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ContextSnapshot:
+    """A snapshot of ``sources`` (each with its request budget) for ``entities``; facts a
+    source could not renew are taken from ``previous`` while young enough."""
+    now = now or datetime.now(UTC)
+    previous = previous or ContextSnapshot()
+    named: dict[str, dict[str, list[str]]] = {}
+    wanted: dict[str, set[str]] = {source.name: set() for source, _ in sources}
+    for entity in entities:
+        meta = entity["metadata"]
+        key = EntityRef(entity["kind"], meta.get("namespace", "default"), meta["name"]).key
+        for source, _ in sources:
+            names = source.targets_of(entity)
+            if names:
+                named.setdefault(key, {})[source.name] = list(names)
+                wanted[source.name].update(names)
+    secrets = tuple(s for source, _ in sources for s in source.secrets() if s)
+    snapshot = ContextSnapshot(generated_at=iso_utc(now), entities=named)
+
+    def run(source: ContextSource, limit: int) -> tuple[Collected, float]:
+        started = time.perf_counter()
+        targets = sorted(wanted[source.name])
+        if not targets:
+            return Collected(), 0.0
+        budget = RequestBudget(limit)
+        try:
+            collected = source.collect(targets, budget, now)
+        except Exception as exc:  # a source's own bug must not take the build down
+            collected = Collected(error=f"{type(exc).__name__}: {exc}")
+        collected.requests = collected.requests or budget.used
+        return collected, time.perf_counter() - started
+
+    with ThreadPoolExecutor(max_workers=max(1, len(sources))) as pool:
+        futures = [(source, limit, pool.submit(run, source, limit)) for source, limit in sources]
+        for source, limit, future in futures:
+            collected, seconds = future.result()
+            targets = sorted(wanted[source.name])
+            missing = {t: _scrub(r, secrets) for t, r in collected.missing.items()}
+            error = _scrub(collected.error, secrets)
+            if error:
+                missing = {t: error for t in targets if t not in collected.facts}
+            facts, still_missing, kept = merge_run(
+                previous.targets.get(source.name, {}),
+                collected.facts,
+                missing,
+                targets,
+                now,
+                keep_hours,
+            )
+            snapshot.targets[source.name] = facts
+            snapshot.runs[source.name] = SourceRun(
+                title=source.title,
+                started_at=iso_utc(now),
+                seconds=round(seconds, 2),
+                requests=collected.requests,
+                budget=limit,
+                targets=len(targets),
+                fetched=len(collected.facts),
+                kept=kept,
+                missing=still_missing,
+                error=error,
+                detail=collected.detail,
+            )
+            if progress is not None:
+                progress(describe_run(snapshot.runs[source.name]))
+    return snapshot
+
+
+def describe_run(run: SourceRun) -> str:
+    """One line of what a refresh of one source did and cost."""
+    line = (
+        f"{run.title}: {run.fetched} of {run.targets} targets fetched with "
+        f"{run.requests} of {run.budget} requests in {run.seconds:.1f} s"
+    )
+    if run.kept:
+        line += f"; {run.kept} kept from the last good snapshot"
+    if run.missing:
+        line += f"; {len(run.missing)} missing"
+    if run.error:
+        line += f" ({run.error})"
+    return line
+
+
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
