@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..config import ArgoCdContext, ContextSettings
 from ._facts import (
@@ -64,18 +65,23 @@ __all__ = [
 
 
 def open_sources(
-    settings: ContextSettings, env: Mapping[str, str] | None = None
+    settings: ContextSettings, cache_dir: Path | None = None, env: Mapping[str, str] | None = None
 ) -> list[tuple[ContextSource, int]]:
     """Each configured source with its request budget. Opening reads no network and never
-    fails for a missing token: the source reports that when it runs."""
+    fails for a missing token: the source reports that when it runs. A source may keep
+    what it learnt between runs in ``<cache_dir>/context/<its name>/`` (its own folder)."""
     env = os.environ if env is None else env
+
+    def cache(name: str) -> Path | None:
+        return cache_dir / "context" / name if cache_dir is not None else None
+
     opened: list[tuple[ContextSource, int]] = []
     for config in settings.sources:
         source: ContextSource
         if isinstance(config, ArgoCdContext):
             from .argocd import ArgoCdSource
 
-            source = ArgoCdSource(config, env)
+            source = ArgoCdSource(config, env, cache(ArgoCdSource.name))
         else:
             # Not yet here: the GitHub and PagerDuty modules land next.
             raise NotImplementedError(f"context source type {config.type!r}")

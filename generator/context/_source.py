@@ -54,7 +54,10 @@ class Collected:
 
 
 class ContextSource(Protocol):
-    """A context source; one module each (``github.py``, ``pagerduty.py``, ``argocd.py``)."""
+    """A context source; one module each (``github.py``, ``pagerduty.py``, ``argocd.py``),
+    constructed as ``Source(settings, env, cache)``: its ``backlot.yaml`` settings, the
+    environment it reads credentials from, and a folder of its own (or None) for what it
+    keeps between runs."""
 
     name: str  # its key in backlot.yaml and in the snapshot: "github", "pagerduty", …
     title: str  # what a reader sees: "GitHub", "PagerDuty", "Argo CD"

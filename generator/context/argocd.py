@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -46,7 +47,9 @@ class ArgoCdSource:
     name = "argocd"
     title = "Argo CD"
 
-    def __init__(self, settings: ArgoCdContext, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, settings: ArgoCdContext, env: Mapping[str, str], cache: Path | None = None
+    ) -> None:
         self.settings = settings
         self.base = settings.url.rstrip("/")
         self._token = env.get(settings.token_env, "")
