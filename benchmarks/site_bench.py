@@ -149,7 +149,7 @@ class Runner:
         return self.run_cmd(label, cmd, ok)
 
     def run_cmd(self, label: str, cmd: list[str], ok: tuple[int, ...] = (0,)) -> dict[str, Any]:
-        shown = cmd[1:] if cmd[1] != "-c" else ["-c", "INDEX_ONLY", *cmd[3:]]
+        shown = cmd[1:] if cmd[1] != "-c" else ["-c", "<script>", *cmd[3:]]
         print(f"{label}: {' '.join(shown)} …", flush=True)
         out, err = self.logs / f"{label}.out", self.logs / f"{label}.err"
         m = measure(cmd, cwd=self.logs, env=self.env, stdout=out, stderr=err)

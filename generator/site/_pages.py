@@ -81,6 +81,7 @@ class EntityView:
     dir: str
     kind: str
     namespace: str
+    name: str
     label: str
     type: str
     lifecycle: str
@@ -195,6 +196,7 @@ def entity_view(
         dir=here,
         kind=entity["kind"],
         namespace=meta["namespace"],
+        name=meta["name"],
         label=model.labels[key][1],
         type=_text(spec.get("type")),
         lifecycle=_text(spec.get("lifecycle")),

@@ -30,7 +30,7 @@ __all__ = ["SEARCH_DIR", "SearchIndex"]
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"
 
 
 class SearchIndex:
@@ -122,9 +122,11 @@ def _build_index(out: Path, pages: list[str], into: Path) -> str:
         # Labels and controls, MkDocs' heading anchors ("¶"): not what anyone searches.
         "--exclude-selectors",
         ".headerlink, button, .head-facts .k, .card > h2, dt",
-        # Entity refs and names: "component:default/orders-service" found as typed.
-        "--include-characters",
-        ":-_./",
+        # No --include-characters: Pagefind then drops punctuation from a word when it
+        # indexes and when it queries ("orders-service" is "ordersservice", and "orders"
+        # and "service" besides), so a name is found typed whole, in part or inside its ref.
+        # Keeping "-" or ":" made names that appear only inside a ref unfindable. The
+        # Overview shows the name as a word of its own for that (its About card).
         # Result URLs name index.html, as every portal link does (the CDN maps either).
         "--keep-index-url",
         "--silent",

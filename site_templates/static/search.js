@@ -44,7 +44,10 @@
         pagefind = module;
         // Pagefind's URLs start at the portal's root: wherever the portal is published.
         var base = new URL(root || "./", document.baseURI).pathname;
-        return Promise.resolve(module.options({ baseUrl: base, excerptLength: 24 }))
+        // An exact name ranks above the longer names it begins ("orders" before
+        // "orders-client"): Pagefind's default favours exact words too little for names.
+        var ranking = { termSimilarity: 5 };
+        return Promise.resolve(module.options({ baseUrl: base, excerptLength: 24, ranking: ranking }))
           // Searches count filter values only once the filters have been loaded.
           .then(function () { return module.filters(); });
       });

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from generator.site import _search
 from tests.browser.conftest import Serve
 
 RESULTS = "[data-search-results]"
@@ -100,3 +104,53 @@ def test_from_disk_the_box_says_so_and_filters_the_catalog(page: Any, example_si
     assert page.input_value("#f-text") == "payments"
     names = page.locator("[data-results] tbody td:first-child a").all_inner_texts()
     assert "Payments Gateway" in names
+
+
+def test_names_are_found_as_typed_and_the_exact_one_first_in_a_large_index(
+    page: Any, example_site: Path, serve: Serve, tmp_path: Path
+) -> None:
+    """At a real organisation's size the index is split into chunks that a query loads
+    one by one; a hyphenated name must still be found typed whole, in part or as its ref,
+    and rank above the longer names that begin with it."""
+    site = tmp_path / "site"
+    shutil.copytree(example_site, site)
+    # The other names' pages are the shortest Overview of the example, renamed: short
+    # pages are what Pagefind's ranking favours, so the exact name must win on the word.
+    shortest = min(site.glob("catalog/default/component/*/index.html"), key=os.path.getsize)
+    model, old = shortest.read_text("utf-8"), shortest.parent.name
+    old_title = re.search(r"<h1>(.*?)</h1>", model)
+    assert old_title and old != "payments-gateway"
+    areas = ("inventory", "billing", "search", "fraud", "ledger", "loyalty", "routing", "media")
+    things = ("tracker", "router", "importer", "planner", "console", "adapter", "worker", "cache")
+    names = [f"{a}-{t}-{n}" for a in areas for t in things for n in ("api", "ui", "job", "db")]
+    names += ["payments-gateway-client", "payments-gateway-worker"]
+    for name in names:
+        title = name.replace("-", " ").title()
+        html = model.replace(old, name).replace(old_title.group(1), title)
+        target = site / f"catalog/default/component/{name}/index.html"
+        target.parent.mkdir(parents=True)
+        target.write_text(html, "utf-8")
+    # The exact name's page long, as a System's with many parts is: length counts against
+    # a page in Pagefind's ranking.
+    exact = site / "catalog/default/component/payments-gateway/index.html"
+    filler = " ".join(f"part{i} handles settlement retries" for i in range(400))
+    exact.write_text(exact.read_text("utf-8").replace("</article>", f"<p>{filler}</p></article>"))
+    pages = sorted(
+        p.relative_to(site).as_posix()
+        for p in [*site.glob("catalog/*/*/*/index.html"), *site.glob("docs/**/*.html")]
+        if p.name != "404.html"
+    )
+    shutil.rmtree(site / "pagefind")
+    assert _search._build_index(site, pages, site / "pagefind") == ""
+    assert len(list((site / "pagefind/index").iterdir())) > 1, "one chunk: not a large index"
+
+    page.goto(serve(site) + "index.html")
+    for query in ("payments-gateway", "component:default/payments-gateway"):
+        search(page, query)
+        first = page.locator(f"{RESULTS} li > a").first
+        assert first.inner_text() == "Payments Gateway", query
+    search(page, "payments-gate")  # typed in part
+    assert "Payments Gateway" in groups(page)["In the catalog"]
+    search(page, "ledger-router")
+    found = groups(page)["In the catalog"]
+    assert set(found) == {f"Ledger Router {n.title()}" for n in ("api", "ui", "job", "db")}
