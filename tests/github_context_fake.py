@@ -13,7 +13,8 @@ requests a query's connections need, assuming full pages, / 100, at least 1) aga
 ``RESOURCE_LIMITS_EXCEEDED`` for a query asking more than ``max_repositories``.
 
 Faults are queued as in ``github_fake``: ``fake.fault("502")`` makes the next call answer
-so. ``fake.requests`` counts the calls served; ``fake.batches`` records how many
+so. ``fake.requests`` counts the API calls served (an App's token exchange is in
+``app_calls``); ``fake.batches`` records how many
 repositories each query asked for.
 """
 
@@ -248,6 +249,13 @@ class FakeGitHubContext(LocalServer):
         self.points = 0
         self.faults: deque[str] = deque()
         self.seen_authorization: list[str] = []
+        # A GitHub App: JWTs are checked against its public key (set it to enable), and buy
+        # an installation token for the organisation it is installed on.
+        self.app_public_key: Any = None
+        self.app_id = 4242
+        self.app_org = "acme"
+        self.installation_token = "ghs_context-installation-token-55555"
+        self.app_calls: list[str] = []
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ control
@@ -265,17 +273,23 @@ class FakeGitHubContext(LocalServer):
     def serve(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
+        path = handler.path.split("?", 1)[0]
+        endpoint = "/api/graphql" if self.prefix else "/graphql"
+        if path.startswith(self.prefix + "/orgs/") or path.startswith(self.prefix + "/app/"):
+            self._app(handler, path[len(self.prefix) :])  # neither counted nor faulted
+            return
         with self._lock:
             self.requests += 1
             fault = self.faults.popleft() if self.faults else None
-        path = handler.path.split("?", 1)[0]
-        endpoint = "/api/graphql" if self.prefix else "/graphql"
         if handler.command != "POST" or path != endpoint:
             self._reply(handler, 404, {"message": "Not Found"})
             return
         authorization = handler.headers.get("Authorization", "")
         self.seen_authorization.append(authorization)
-        if fault == "401" or authorization != f"Bearer {self.token}":
+        if fault == "401" or authorization not in (
+            f"Bearer {self.token}",
+            f"Bearer {self.installation_token}",
+        ):
             self._reply(
                 handler,
                 401,
@@ -300,6 +314,29 @@ class FakeGitHubContext(LocalServer):
             self._reply(handler, 400, {"message": "Problems parsing JSON"})
             return
         self._reply(handler, 200, self._answer(request))
+
+    def _app(self, handler: http.server.BaseHTTPRequestHandler, path: str) -> None:
+        self.app_calls.append(f"{handler.command} {path}")
+        if not self._valid_jwt(handler.headers.get("Authorization", "")):
+            self._reply(handler, 401, {"message": "A JSON web token could not be decoded"})
+        elif handler.command == "GET" and path == f"/orgs/{self.app_org}/installation":
+            self._reply(handler, 200, {"id": 777})
+        elif handler.command == "POST" and path == "/app/installations/777/access_tokens":
+            expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
+            self._reply(handler, 201, {"token": self.installation_token, "expires_at": expires})
+        else:
+            self._reply(handler, 404, {"message": "Not Found"})
+
+    def _valid_jwt(self, header: str) -> bool:
+        if self.app_public_key is None or not header.startswith("Bearer "):
+            return False
+        import jwt
+
+        try:
+            claims = jwt.decode(header[7:], self.app_public_key, algorithms=["RS256"])
+        except jwt.PyJWTError:
+            return False
+        return str(claims.get("iss")) == str(self.app_id)
 
     def _reply(
         self,

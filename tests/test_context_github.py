@@ -482,6 +482,40 @@ def test_refresh_end_to_end_with_a_snapshot(fake: FakeGitHubContext, tmp_path: P
     assert "ghp_revoked" not in path.read_text()
 
 
+def test_github_app_installation_token(fake: FakeGitHubContext) -> None:
+    """An App's installation token is learnt mid-run, after the refresh took the secrets to
+    scrub: the source redacts it itself, and names it among its secrets afterwards."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    fake.app_public_key = key.public_key()
+    slugs = many(fake, 50)
+    fake.fault("echo")
+    source = open_source(fake, env={"GITHUB_APP_PRIVATE_KEY": pem}, app={"app_id": fake.app_id})
+    entities = [entity(f"e{i}", {"github.com/project-slug": s}) for i, s in enumerate(slugs)]
+
+    snapshot = refresh_context(entities, [(source, 5)], None, keep_hours=24, now=NOW)
+
+    run = snapshot.runs["github"]
+    assert run.fetched == 50 - BATCH and run.requests == 2
+    # The installation of the repositories' owner, looked up once, its token bought once.
+    assert fake.app_calls == [
+        "GET /orgs/acme/installation",
+        "POST /app/installations/777/access_tokens",
+    ]
+    assert fake.seen_authorization == [f"Bearer {fake.installation_token}"] * 2
+    assert "Bearer ***" in run.missing[slugs[0]]
+    assert fake.installation_token not in snapshot.model_dump_json()
+    assert set(source.secrets()) == {pem, fake.installation_token}
+    assert "BEGIN PRIVATE KEY" not in repr(source)
+
+
 def test_no_token_in_any_output(fake: FakeGitHubContext) -> None:
     """Not in the source's repr, the facts, the reasons, or an error that echoes the
     request's Authorization header (as a misbehaving proxy in front of GitHub might)."""
