@@ -263,7 +263,7 @@ class GitHubContextSource:
 class _Run:
     """One collect: the batches asked, halved when too large, stopped when spent."""
 
-    def __init__(self, client: GitHubClient, budget: RequestBudget, collected: Collected):
+    def __init__(self, client: GitHubClient, budget: RequestBudget, collected: Collected) -> None:
         self.client = client
         self.budget = budget
         self.collected = collected
@@ -303,8 +303,11 @@ class _Run:
                 self._stop([*batch, *pending], str(exc))
                 return
             except GitHubError as exc:
-                if exc.status in (401, 403, 404):
+                if exc.status == 401:
                     self._stop([*batch, *pending], f"GitHub refused the credentials: {exc}")
+                    return
+                if exc.status in (403, 404):  # not a rate limit: the client waits those out
+                    self._stop([*batch, *pending], f"GitHub refused the request: {exc}")
                     return
                 down = (exc.status or 0) >= 500 or self.client.budget.retries > retries
                 failed += 1
