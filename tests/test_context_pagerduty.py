@@ -256,11 +256,12 @@ def many(fake: FakePagerDuty, count: int, policies: int) -> list[str]:
         fake.policies[pid] = f"policy {n}"
         fake.users[f"UA{n}"] = (f"A {n}", f"a{n}@acme.test")
         fake.users[f"UB{n}"] = (f"B {n}", f"b{n}@acme.test")
+        # A daily rotation of two at level 1 for the week ahead, one person at level 2.
         fake.shifts += [
-            FakeShift(pid, 1, f"UA{n}", hours(-5), hours(19)),
-            FakeShift(pid, 1, f"UB{n}", hours(19), hours(43)),
-            FakeShift(pid, 2, f"UB{n}"),
+            FakeShift(pid, 1, f"U{'AB'[day % 2]}{n}", hours(-5 + 24 * day), hours(19 + 24 * day))
+            for day in range(8)
         ]
+        fake.shifts.append(FakeShift(pid, 2, f"UB{n}"))
     targets = []
     for n in range(count):
         sid = f"PM{n:05d}"
@@ -280,8 +281,8 @@ def test_requests_for_500_services_cold_and_warm(fake: FakePagerDuty, tmp_path: 
 
     cold = source(fake, cache).collect(targets, RequestBudget(200), NOW)
     assert cold.error == "" and cold.missing == {} and len(cold.facts) == 500
-    # The account's 503 services in 6 pages; the 50 policies' 150 on-call entries in 2
-    # pages; per chunk of 100 services, one page of open and one of resolved incidents.
+    # The account's 503 services in 6 pages; the 50 policies' on-call entries in 2 pages
+    # (each person's earliest shift only: 150 entries, not the week's 450); per chunk of 100 services, one page of open and one of resolved incidents.
     assert dict(fake.counts) == {"services": 6, "oncalls": 2, "incidents": 10}
     assert cold.requests == 18
     assert cold.detail["requests_by_kind"] == {"incidents": 10, "oncalls": 2, "services": 6}
@@ -356,6 +357,29 @@ def test_a_429_longer_than_the_bounded_wait_stops_the_run(fake: FakePagerDuty) -
     assert sleeps.waits == []
     assert got.error == "PagerDuty rate-limited the token (retry in 900 s)"
     assert got.facts == {}
+
+
+def test_rate_limit_waits_are_bounded_for_the_whole_run(fake: FakePagerDuty) -> None:
+    fake.reset_seconds = 20
+    fake.fault("oncalls", "429")
+    fake.fault("incidents", "429")
+    sleeps = Sleeps()
+    got = source(fake, sleeps=sleeps).collect(["service:PSVC001"], RequestBudget(50), NOW)
+    assert sleeps.waits == [20.0]  # the second 20 s would pass the run's 30
+    assert got.error == "PagerDuty rate-limited the token (retry in 20 s)"
+
+
+def test_incidents_are_paged_and_the_newest_twenty_kept(fake: FakePagerDuty) -> None:
+    fake.incidents += [
+        FakeIncident(f"QP{n:03d}", "PSVC002", f"flap {n}", "resolved", hours(-60 + n / 10))
+        for n in range(150)
+    ]
+    got = source(fake).collect(["service:PSVC002"], RequestBudget(50), NOW)
+    incidents = got.facts["service:PSVC002"].incidents
+    assert incidents is not None
+    assert [i.title for i in incidents.recent[:2]] == ["Index lag", "flap 149"]
+    assert len(incidents.recent) == 20
+    assert fake.counts["incidents"] == 3  # open: one page; resolved: 151 in two
 
 
 def test_5xx_is_retried_then_answered(fake: FakePagerDuty) -> None:

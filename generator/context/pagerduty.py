@@ -53,7 +53,7 @@ _FORGET_HOURS = 7 * 24.0
 _NEXT_HOURS = 7 * 24  # how far ahead "next on call" looks: a weekly rotation's hand-over
 _RECENT = 20
 _TRIES = 3
-_MAX_WAIT = 30.0  # longest rate-limit wait honoured in one run (seconds)
+_MAX_WAIT = 30.0  # seconds one run may wait in all for PagerDuty's rate limit
 _CACHE_VERSION = 1
 
 _Status = Literal["triggered", "acknowledged", "resolved"]
@@ -384,7 +384,7 @@ class _Run:
             else "",
             policy_url=self.source.link(
                 policy.get("html_url") if isinstance(policy, dict) else None,
-                f"/escalation_policies#{policy_id}",
+                f"/escalation_policies/{quote(policy_id, safe='')}",
             ),
             seen=stamp,
         )
@@ -453,7 +453,7 @@ class _Run:
                 person = OnCallPerson(
                     name=str(user.get("name") or user.get("summary") or uid),
                     email=str(user.get("email") or ""),
-                    url=self.source.link(user.get("html_url"), f"/users/{uid}"),
+                    url=self.source.link(user.get("html_url"), f"/users/{quote(uid, safe='')}"),
                     level=level,
                     until=str(entry.get("end") or "") if end is not None else "",
                 )
@@ -529,7 +529,9 @@ class _Run:
                     recent.setdefault(sid, []).append(
                         Incident(
                             title=str(item.get("title") or item.get("summary") or iid),
-                            url=self.source.link(item.get("html_url"), f"/incidents/{iid}"),
+                            url=self.source.link(
+                                item.get("html_url"), f"/incidents/{quote(iid, safe='')}"
+                            ),
                             status=cast(_Status, status),
                             urgency=str(item.get("urgency") or ""),
                             created_at=str(item["created_at"]),
@@ -597,7 +599,9 @@ class _Run:
                 return None
             if status == 429:
                 wait = _retry_after(answer.headers)
-                if wait > self.source._max_wait or attempt == _TRIES:
+                # The bound is the run's, not each request's: a refresh every five minutes
+                # must not spend them waiting.
+                if self.waited + wait > self.source._max_wait or attempt == _TRIES:
                     raise _Stop(f"PagerDuty rate-limited the token (retry in {math.ceil(wait)} s)")
                 self.retries += 1
                 self.waited += wait
