@@ -282,7 +282,8 @@ def test_requests_for_500_services_cold_and_warm(fake: FakePagerDuty, tmp_path: 
     cold = source(fake, cache).collect(targets, RequestBudget(200), NOW)
     assert cold.error == "" and cold.missing == {} and len(cold.facts) == 500
     # The account's 503 services in 6 pages; the 50 policies' on-call entries in 2 pages
-    # (each person's earliest shift only: 150 entries, not the week's 450); per chunk of 100 services, one page of open and one of resolved incidents.
+    # (each person's earliest shift only: 150 entries, not the week's 450); per chunk of
+    # 100 services, one page of open and one of resolved incidents.
     assert dict(fake.counts) == {"services": 6, "oncalls": 2, "incidents": 10}
     assert cold.requests == 18
     assert cold.detail["requests_by_kind"] == {"incidents": 10, "oncalls": 2, "services": 6}

@@ -6,9 +6,12 @@ reads them.
 Backstage's card asks per page view: the service, then its incidents, then the on-calls of
 its policy. Here one run asks for every service at once: the list endpoints take many ids
 (``service_ids[]``, ``escalation_policy_ids[]``), so N services cost a few paged requests
-per kind, in chunks that keep each URL short. What a service maps to (its escalation policy,
-its name and link) and what an integration key maps to change rarely: they are kept in the
-cache folder for ``_MAP_HOURS``, so a warm refresh asks only for on-calls and incidents.
+per kind, in chunks that keep each URL short. PagerDuty's service list takes no ids, so
+services are looked up one by one when they are few and by listing every service when that
+takes fewer pages. What a service maps to (its escalation policy, its name and link) and
+what an integration key maps to change rarely: they are kept in the cache folder for
+``_MAP_HOURS``, so a warm refresh asks only for on-calls and incidents (500 services: 18
+requests cold, 12 warm; ``tests/test_context_pagerduty.py``).
 
 Targets are ``service:<id>`` and ``integration:<key>``, so the two never meet.
 """
@@ -49,7 +52,7 @@ _PAGE = 100  # PagerDuty's largest page
 _OFFSET_CAP = 10_000  # classic pagination answers no further (offset + limit)
 _URL_IDS = 4_000  # characters of ids[] in one URL: half of the 8 KB line most proxies take
 _MAP_HOURS = 6.0  # a cached service → policy map is asked again after this
-_FORGET_HOURS = 7 * 24.0
+_FORGET_HOURS = 7 * 24.0  # cached entries not seen again in this long are dropped
 _NEXT_HOURS = 7 * 24  # how far ahead "next on call" looks: a weekly rotation's hand-over
 _RECENT = 20
 _TRIES = 3
