@@ -36,6 +36,7 @@ from .config import (
     load_config,
     settings_problems,
 )
+from .context import ContextSnapshot, describe_run, open_sources, refresh_context
 from .csp import content_security_policy
 from .deploy import EdgeAuthConfig, write_edge_auth_bundle
 from .docs import published_sites, run_docs_stage
@@ -65,7 +66,7 @@ from .publish import (
     s3_client,
 )
 from .serve import CannotListen, serve_folder
-from .site import DocsSite, SiteResult, build_site, readme_badges
+from .site import DocsSite, SiteResult, build_activity, build_site, readme_badges
 from .sources import OpenedSources, open_repositories, repositories_to_validate
 from .text import counted
 from .workspace import Workspace, WorkspaceBusy, source_set_key
@@ -410,12 +411,106 @@ def site(
             ) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
-        _run_site(config, catalog_file, workspace.output, source)
+        snapshot = (
+            ContextSnapshot.read(workspace.context_snapshot) if config.context.sources else None
+        )
+        _run_site(config, catalog_file, workspace.output, source, context_snapshot=snapshot)
+
+
+@main.command("context")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
+)
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def context_command(output: Path | None, config_path: Path | None, cache_dir: Path | None) -> None:
+    """Refresh the context snapshot and only the Activity pages of a built portal.
+
+    For a workflow run more often than the full build: pull requests, CI, deployments,
+    on call and incidents, as the sources in backlot.yaml's context section say. Every
+    other page stays as the last `backlot build` wrote it. Prints what each source cost.
+    """
+    config = _load_settings(config_path, None, cache_dir)
+    if not config.context.sources:
+        raise click.ClickException(
+            "no context sources: add a context: sources: list to backlot.yaml "
+            "(type: github, pagerduty or argocd)"
+        )
+    workspace = Workspace(config.cache_dir, output or config.output)
+    with workspace.locked("context"):
+        try:
+            catalog_file = CatalogFile.read(workspace.catalog)
+        except (OSError, ValueError):
+            raise click.ClickException(
+                f"{workspace.catalog}: no catalog; run 'backlot build' first"
+            ) from None
+        snapshot = _run_context(config, catalog_file, workspace)
+        assert snapshot is not None
+        result = build_activity(
+            catalog_file,
+            workspace.output,
+            config.cache_dir,
+            snapshot,
+            config.site,
+            published_docs=_published_docs(config, workspace.output),
+            allowed_hosts=config.security.allowed_hosts,
+        )
+    if result.needs_build:
+        raise click.ClickException(
+            f"{workspace.output}: {result.needs_build}; run 'backlot build' (the snapshot "
+            "is saved and the build uses it)"
+        )
+    stats = result.stats
+    click.echo(
+        f"activity: {counted(result.pages, 'page')} → {workspace.output}: "
+        f"{counted(stats.written, 'file')} written, {stats.unchanged} unchanged, "
+        f"{stats.removed} removed"
+    )
 
 
 def _run_site(
-    config: BacklotConfig, catalog_file: CatalogFile, out: Path, source: Path | None = None
+    config: BacklotConfig,
+    catalog_file: CatalogFile,
+    out: Path,
+    source: Path | None = None,
+    context_snapshot: ContextSnapshot | None = None,
 ) -> SiteResult:
+    published = _published_docs(config, out)
+
+    def rendered(count: int, total: int) -> None:
+        rendering.set_total(total)
+        rendering.advance(count)
+
+    with _progress("site", "entity page") as rendering:
+        result = build_site(
+            catalog_file,
+            out,
+            config.cache_dir,
+            config.site,
+            progress=rendered,
+            docs_report=DocsReport.read(Workspace(config.cache_dir, out).docs_report)
+            if published is None
+            else None,
+            published_docs=published,
+            catalog_file=source,
+            allowed_hosts=config.security.allowed_hosts,
+            context_snapshot=context_snapshot,
+        )
+    stats = result.stats
+    click.echo(
+        f"{counted(result.pages, 'page')} ({counted(result.rendered, 'entity page')} rendered)"
+        f" → {out}: {counted(stats.written, 'file')} written, {stats.unchanged} unchanged, "
+        f"{stats.removed} removed"
+    )
+    for problem in result.problems[:20]:
+        click.echo(f"  warning: {problem}")
+    if len(result.problems) > 20:
+        click.echo(f"  … and {len(result.problems) - 20} more")
+    return result
+
+
+def _published_docs(config: BacklotConfig, out: Path) -> dict[str, DocsSite] | None:
+    """In external mode, the docs sites repositories published to the bucket."""
     published = None
     if config.docs.builder == "external":
         storage = config.docs.storage
@@ -435,36 +530,30 @@ def _run_site(
             f"docs: {counted(len(published), 'site')} published in "
             f"s3://{storage.bucket}/{storage.prefix}"
         )
+    return published
 
-    def rendered(count: int, total: int) -> None:
-        rendering.set_total(total)
-        rendering.advance(count)
 
-    with _progress("site", "entity page") as rendering:
-        result = build_site(
-            catalog_file,
-            out,
-            config.cache_dir,
-            config.site,
-            progress=rendered,
-            docs_report=DocsReport.read(Workspace(config.cache_dir, out).docs_report)
-            if published is None
-            else None,
-            published_docs=published,
-            catalog_file=source,
-            allowed_hosts=config.security.allowed_hosts,
+def _run_context(
+    config: BacklotConfig, catalog_file: CatalogFile, workspace: Workspace
+) -> ContextSnapshot | None:
+    """Refresh the context snapshot when sources are configured (never fails the command:
+    a source that cannot be read keeps its last good facts and says why)."""
+    if not config.context.sources:
+        return None
+    sources = open_sources(config.context, config.cache_dir)
+    previous = ContextSnapshot.read(workspace.context_snapshot)
+    with _progress("context") as refreshing:
+        snapshot = refresh_context(
+            catalog_file.entities,
+            sources,
+            previous,
+            keep_hours=config.context.keep_hours,
+            progress=lambda line: refreshing.advance(0, line),
         )
-    stats = result.stats
-    click.echo(
-        f"{counted(result.pages, 'page')} ({counted(result.rendered, 'entity page')} rendered)"
-        f" → {out}: {counted(stats.written, 'file')} written, {stats.unchanged} unchanged, "
-        f"{stats.removed} removed"
-    )
-    for problem in result.problems[:20]:
-        click.echo(f"  warning: {problem}")
-    if len(result.problems) > 20:
-        click.echo(f"  … and {len(result.problems) - 20} more")
-    return result
+    snapshot.write(workspace.context_snapshot)
+    for _, run in sorted(snapshot.runs.items()):
+        click.echo(f"context: {describe_run(run)}")
+    return snapshot
 
 
 @main.command()
@@ -506,7 +595,10 @@ def build(
                 report = _run_docs(config, catalog_file, workspace.output / DOCS_PREFIX, sources)
             else:
                 click.echo("docs: builder is external; repositories publish their own TechDocs")
-        site_result = _run_site(config, catalog_file, workspace.output, workspace.catalog)
+        snapshot = _run_context(config, catalog_file, workspace)
+        site_result = _run_site(
+            config, catalog_file, workspace.output, workspace.catalog, context_snapshot=snapshot
+        )
         workspace.finished(_source_set(config))
     problems = _BuildProblems.of(catalog_file, report)
     failed = strict and problems.any()

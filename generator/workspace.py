@@ -117,6 +117,11 @@ class Workspace:
         return self.cache_dir / "baselines"
 
     @property
+    def context_snapshot(self) -> Path:
+        """The context sources' last snapshot (``context.ContextSnapshot``)."""
+        return self.cache_dir / "context.json"
+
+    @property
     def docs_report(self) -> Path:
         return self.cache_dir / "docs-report.json"
 

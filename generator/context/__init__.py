@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..config import ArgoCdContext, ContextSettings
+from ..config import ContextSettings, GitHubContext, PagerDutyContext
 from ._facts import (
     AppStatus,
     CiStatus,
@@ -36,6 +36,7 @@ from ._snapshot import ContextSnapshot, SourceRun, TargetFacts, iso_utc, parse_u
 from ._source import BudgetSpent, Collected, ContextSource, RequestBudget
 
 __all__ = [
+    "SOURCE_KINDS",
     "AppStatus",
     "BudgetSpent",
     "CiStatus",
@@ -63,6 +64,14 @@ __all__ = [
     "refresh_context",
 ]
 
+# The kinds of facts each source gives (``Facts`` fields): where a page says that a
+# source's facts are missing.
+SOURCE_KINDS: dict[str, tuple[str, ...]] = {
+    "github": ("pull_requests", "ci", "deployments"),
+    "pagerduty": ("on_call", "incidents"),
+    "argocd": ("app",),
+}
+
 
 def open_sources(
     settings: ContextSettings, cache_dir: Path | None = None, env: Mapping[str, str] | None = None
@@ -78,12 +87,17 @@ def open_sources(
     opened: list[tuple[ContextSource, int]] = []
     for config in settings.sources:
         source: ContextSource
-        if isinstance(config, ArgoCdContext):
+        if isinstance(config, GitHubContext):
+            from .github import GitHubContextSource
+
+            source = GitHubContextSource(config, env, cache(GitHubContextSource.name))
+        elif isinstance(config, PagerDutyContext):
+            from .pagerduty import PagerDutySource
+
+            source = PagerDutySource(config, env, cache(PagerDutySource.name))
+        else:
             from .argocd import ArgoCdSource
 
             source = ArgoCdSource(config, env, cache(ArgoCdSource.name))
-        else:
-            # Not yet here: the GitHub and PagerDuty modules land next.
-            raise NotImplementedError(f"context source type {config.type!r}")
         opened.append((source, config.max_requests))
     return opened

@@ -36,6 +36,7 @@ def refresh_context(
     now = now or datetime.now(UTC)
     previous = previous or ContextSnapshot()
     named: dict[str, dict[str, list[str]]] = {}
+    annotated: list[tuple[str, Mapping[str, Any]]] = []
     wanted: dict[str, set[str]] = {source.name: set() for source, _ in sources}
     for entity in entities:
         meta = entity["metadata"]
@@ -45,7 +46,8 @@ def refresh_context(
             if names:
                 named.setdefault(key, {})[source.name] = list(names)
                 wanted[source.name].update(names)
-    secrets = tuple(s for source, _ in sources for s in source.secrets() if s)
+        if key in named:
+            annotated.append((key, entity))
     snapshot = ContextSnapshot(generated_at=iso_utc(now), entities=named)
 
     def run(source: ContextSource, limit: int) -> tuple[Collected, float]:
@@ -65,6 +67,9 @@ def refresh_context(
         futures = [(source, limit, pool.submit(run, source, limit)) for source, limit in sources]
         for source, limit, future in futures:
             collected, seconds = future.result()
+            # Asked again now: a credential may be learnt during the run (a GitHub App's
+            # installation token).
+            secrets = tuple(s for src, _ in sources for s in src.secrets() if s)
             targets = sorted(wanted[source.name])
             missing = {t: _scrub(r, secrets) for t, r in collected.missing.items()}
             error = _scrub(collected.error, secrets)
@@ -94,6 +99,16 @@ def refresh_context(
             )
             if progress is not None:
                 progress(describe_run(snapshot.runs[source.name]))
+    for key, entity in annotated:
+        for source, _ in sources:
+            known = snapshot.targets.get(source.name, {})
+            for target in named[key].get(source.name, ()):
+                if target in known:
+                    full = known[target].facts
+                    shown = source.narrow(entity, full)
+                    if shown != full:
+                        narrowed = snapshot.narrowed.setdefault(key, {})
+                        narrowed.setdefault(source.name, {})[target] = shown
     return snapshot
 
 

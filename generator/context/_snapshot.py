@@ -65,6 +65,9 @@ class ContextSnapshot(_Model):
     targets: dict[str, dict[str, TargetFacts]] = Field(default_factory=dict)
     # entity key → source name → the targets its annotations name
     entities: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    # entity key → source name → target → the facts as that entity shows them, where they
+    # differ from the target's (the workflows an entity names, say)
+    narrowed: dict[str, dict[str, dict[str, Facts]]] = Field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> ContextSnapshot | None:
@@ -82,9 +85,15 @@ class ContextSnapshot(_Model):
     def facts_of(self, key: str) -> list[tuple[str, str, TargetFacts | None]]:
         """(source, target, facts or None when missing) for each target the entity names."""
         out: list[tuple[str, str, TargetFacts | None]] = []
+        narrowed = self.narrowed.get(key, {})
         for source, targets in sorted(self.entities.get(key, {}).items()):
             known = self.targets.get(source, {})
-            out.extend((source, t, known.get(t)) for t in targets)
+            mine = narrowed.get(source, {})
+            for target in targets:
+                found = known.get(target)
+                if found is not None and target in mine:
+                    found = found.model_copy(update={"facts": mine[target]})
+                out.append((source, target, found))
         return out
 
 

@@ -1,8 +1,15 @@
 """The site stage: ``catalog.json`` → the portal, a folder of static HTML."""
 
 from ._badges import readme_badges
-from ._build import SiteResult, build_site
+from ._build import SiteResult, build_activity, build_site
 from ._context import templates_dir
 from ._docs_index import DocsSite
 
-__all__ = ["DocsSite", "SiteResult", "build_site", "readme_badges", "templates_dir"]
+__all__ = [
+    "DocsSite",
+    "SiteResult",
+    "build_activity",
+    "build_site",
+    "readme_badges",
+    "templates_dir",
+]

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import SiteSettings
+from ..context import ContextSnapshot
 from ..csp import content_security_policy
 from ..model import DOCS_PREFIX, CatalogFile, DocsReport, entity_page
 from ..workspace import Workspace
+from ._activity import ActivityPages, activity_keys, is_activity_file
 from ._badges import Badges
 from ._build_files import AboutPage, CatalogJson, NotFoundPage, StaticAssets
 from ._changes import changed_times, dump_json, inputs_digest, load_json, within
@@ -30,7 +32,7 @@ from ._search import SearchIndex
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
 
-__all__ = ["SiteResult", "build_site"]
+__all__ = ["SiteResult", "build_activity", "build_site"]
 
 
 def build_site(
@@ -44,6 +46,7 @@ def build_site(
     published_docs: dict[str, DocsSite] | None = None,
     catalog_file: Path | None = None,
     allowed_hosts: tuple[str, ...] = (),
+    context_snapshot: ContextSnapshot | None = None,
 ) -> SiteResult:
     """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
     the bucket by repositories (``published_docs``, by storage path), are linked to their
@@ -59,7 +62,11 @@ def build_site(
     attach_docs(model, docs_sites, docs_report or DocsReport())
     now = build_time()
     csp = content_security_policy(allowed_hosts)
-    changed, seeds, state = changed_times(model, workspace.site_state, inputs_digest(settings, csp))
+    activity = frozenset(activity_keys(context_snapshot, model.entities))
+    # Which context sources are configured decides which pages have an Activity tab.
+    sources = sorted(context_snapshot.runs) if activity and context_snapshot else []
+    inputs = inputs_digest(settings, csp, extra=",".join(sources))
+    changed, seeds, state = changed_times(model, workspace.site_state, inputs)
     radius = max(settings.graph_depth, 2)
     if seeds is None:
         dirty = set(model.entities)
@@ -92,7 +99,9 @@ def build_site(
         workspace=workspace,
         scratch=workspace.scratch_for(out),
         catalog_file=catalog_file,
-        env=environment(csp),
+        env=environment(csp, activity_nav=bool(activity)),
+        activity=context_snapshot if activity else None,
+        activity_keys=activity,
     )
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     families: list[PageFamily] = [
@@ -104,6 +113,7 @@ def build_site(
         TemplatesPage(),
         ProblemsPage(),
         HealthPage(),
+        ActivityPages(),
         AboutPage(),
         NotFoundPage(),
         CatalogJson(),
@@ -119,4 +129,69 @@ def build_site(
     )
     # Last: the state that says these pages are done.
     dump_json(workspace.site_state, state)
+    return result
+
+
+def build_activity(
+    catalog: CatalogFile,
+    out: Path,
+    cache_dir: Path,
+    context_snapshot: ContextSnapshot,
+    settings: SiteSettings | None = None,
+    published_docs: dict[str, DocsSite] | None = None,
+    allowed_hosts: tuple[str, ...] = (),
+) -> SiteResult:
+    """Only the Activity pages and fragments, into a portal ``build_site`` already wrote
+    from this catalog (``backlot context``, between full builds): the same bytes a full
+    build would give them, every other file left as it is. When the portal was not built
+    from this catalog with these settings (the configured sources decide which pages have
+    an Activity tab), only a full build can bring it up to date: ``needs_build`` then says
+    why, and nothing is written."""
+    settings = settings or SiteSettings()
+    workspace = Workspace(cache_dir, out)
+    model = SiteModel.from_catalog(catalog)
+    docs_sites = read_docs_sites(out / DOCS_PREFIX)
+    for path, published in (published_docs or {}).items():
+        docs_sites.setdefault(path, published)
+    attach_docs(model, docs_sites, DocsReport.read(workspace.docs_report))
+    csp = content_security_policy(allowed_hosts)
+    activity = frozenset(activity_keys(context_snapshot, model.entities))
+    sources = sorted(context_snapshot.runs) if activity else []
+    inputs = inputs_digest(settings, csp, extra=",".join(sources))
+    changed, seeds, _ = changed_times(model, workspace.site_state, inputs)
+    if seeds is None or seeds:
+        why = (
+            "the catalog changed since the portal was built"
+            if seeds
+            else "the portal was built from another catalog or with other settings"
+        )
+        return SiteResult(needs_build=why)
+    context = SiteContext(
+        model=model,
+        settings=settings,
+        keys=tuple(sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))),
+        changed=changed,
+        dirty=frozenset(),
+        docs_sites=docs_sites,
+        csp=csp,
+        now=build_time(),
+        workspace=workspace,
+        scratch=workspace.scratch_for(out),
+        catalog_file=None,
+        env=environment(csp, activity_nav=bool(activity)),
+        activity=context_snapshot if activity else None,
+        activity_keys=activity,
+    )
+    output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
+    ActivityPages().render(context, output)
+    ProblemsPage().render(context, output)
+    result = output.result
+    result.stats = output.writer.stats
+    result.stats.removed = remove_stale(
+        out,
+        workspace.site_manifest,
+        workspace.site_journal,
+        result.stats.files,
+        only=is_activity_file,
+    )
     return result

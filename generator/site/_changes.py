@@ -25,9 +25,10 @@ from ._model import SiteModel
 __all__ = ["changed_times", "dump_json", "inputs_digest", "load_json", "within"]
 
 
-def inputs_digest(settings: SiteSettings, csp: str) -> str:
-    """What every page depends on besides data: templates, settings, this version."""
-    digest = hashlib.sha256(f"{__version__}\n{settings.model_dump_json()}\n{csp}".encode())
+def inputs_digest(settings: SiteSettings, csp: str, extra: str = "") -> str:
+    """What every page depends on besides data: templates, settings, this version (and
+    ``extra``: other settings pages show, such as the context sources configured)."""
+    digest = hashlib.sha256(f"{__version__}\n{settings.model_dump_json()}\n{csp}\n{extra}".encode())
     for path in sorted(templates_dir().rglob("*")):
         if path.is_file():
             digest.update(path.relative_to(templates_dir()).as_posix().encode())

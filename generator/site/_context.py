@@ -14,6 +14,8 @@ from typing import Any
 import jinja2
 
 from ..config import SiteSettings
+from ..context import ContextSnapshot
+from ..model import safe_url
 from ..text import counted
 from ..workspace import Workspace
 from ._docs_index import DocsSite
@@ -31,7 +33,7 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "site_templates"
 
 
-def environment(csp: str) -> jinja2.Environment:
+def environment(csp: str, *, activity_nav: bool = False) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir()),
         autoescape=True,
@@ -40,8 +42,17 @@ def environment(csp: str) -> jinja2.Environment:
         lstrip_blocks=False,
     )
     env.globals["csp"] = csp
+    env.globals["activity_nav"] = activity_nav  # the Activity page is in the main nav
     env.filters["plural"] = counted  # {{ n|plural("error") }}: "1 error", "2 errors"
+    env.filters["external"] = external_href  # {{ fact.url|external }}: http(s) or nothing
     return env
+
+
+def external_href(url: object) -> str:
+    """A link to another service (a fact's source): an absolute http(s) URL, else ""."""
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url if safe_url(url) else ""
+    return ""
 
 
 def root_of(page_dir: str) -> str:
@@ -82,6 +93,8 @@ class SiteContext:
     scratch: Path  # where the writer's temporary files go (renamed into the output)
     catalog_file: Path | None  # the catalog.json the catalog was read from, if any
     env: jinja2.Environment
+    activity: ContextSnapshot | None = None  # the context snapshot, when sources are set
+    activity_keys: frozenset[str] = frozenset()  # entities with an Activity view
 
     @property
     def out(self) -> Path:

@@ -99,7 +99,9 @@ def _render_batch(keys: list[str]) -> _Batch:
     problems: list[str] = []
     for key in keys:
         changed = context.changed[key]
-        view = entity_view(model, key, settings, changed, label(changed))
+        view = entity_view(
+            model, key, settings, changed, label(changed), activity=key in context.activity_keys
+        )
         problems += [f"{key}: {p}" for p in view.problems]
         views[key] = view
         # The card, as Backstage's: depth 1. The Dependencies view: the deeper neighbourhood.

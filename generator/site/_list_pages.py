@@ -9,6 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..model import CatalogFile, DocsProblem, EntityRef, docs_site_dir, entity_page
+from ._activity import context_problems
 from ._catalog_index import catalog_pages, facet_counts, row_shards
 from ._changes import dump_json, load_json
 from ._context import SiteContext, label
@@ -145,6 +146,7 @@ class ProblemsPage:
             page_title="Problems",
             section="problems",
             apis=_api_problems(context),
+            context_problems=context_problems(context),
             **_problem_groups(context.model, context.model.catalog),
         )
 

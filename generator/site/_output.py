@@ -18,6 +18,7 @@ class SiteResult:
     rendered: int = 0  # entity pages rendered (not kept as they were)
     stats: WriteStats = field(default_factory=WriteStats)
     problems: list[str] = field(default_factory=list)
+    needs_build: str = ""  # a partial render refused: why only a full build will do
 
 
 class PageOutput:

@@ -131,8 +131,15 @@ class Stale:
 
 
 def entity_view(
-    model: SiteModel, key: str, settings: SiteSettings, changed: str, changed_label: str
+    model: SiteModel,
+    key: str,
+    settings: SiteSettings,
+    changed: str,
+    changed_label: str,
+    *,
+    activity: bool = False,
 ) -> EntityView:
+    """The entity as its pages show it; ``activity``: it has an Activity view (context)."""
     entity = model.entities[key]
     meta: dict[str, Any] = entity["metadata"]
     spec: dict[str, Any] = entity.get("spec") or {}
@@ -189,6 +196,8 @@ def entity_view(
     if api_sections or isinstance(definition, str):
         label = "Definition" if kind == "API" else "API"
         tabs.append(Tab("api", label, view_dir(here, "api") + "index.html"))
+    if activity:
+        tabs.append(Tab("activity", "Activity", view_dir(here, "activity") + "index.html"))
     if docs_href:
         tabs.append(Tab("docs", "Docs", docs_href))
     return EntityView(

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,9 +107,17 @@ class SiteWriter:
             os.close(fd)
 
 
-def remove_stale(out: Path, manifest: Path, journal: Path, produced: Iterable[str]) -> int:
+def remove_stale(
+    out: Path,
+    manifest: Path,
+    journal: Path,
+    produced: Iterable[str],
+    only: Callable[[str], bool] | None = None,
+) -> int:
     """Delete what earlier builds into ``out`` wrote (their manifest, and the journal of a
-    build that did not finish) and this one did not; record this one."""
+    build that did not finish) and this one did not; record this one. ``only``: this run
+    renewed only the files it matches (one page family): the others stay, and stay
+    recorded."""
     produced = sorted(set(produced))
     removed = 0
     try:
@@ -118,7 +126,13 @@ def remove_stale(out: Path, manifest: Path, journal: Path, produced: Iterable[st
         previous = {}
     ours = previous.get("files", []) if previous.get("out") == str(out.resolve()) else []
     keep = set(produced)
-    for relpath in [*ours, *_journal(journal, out)]:
+    noted = _journal(journal, out)
+    if only is not None:
+        # A killed full build's new files included: the next full build decides on them.
+        others = [p for p in [*ours, *noted] if isinstance(p, str) and not only(p)]
+        keep.update(others)
+        produced = sorted(keep)
+    for relpath in [*ours, *noted]:
         if (
             relpath in keep
             or not isinstance(relpath, str)

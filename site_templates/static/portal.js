@@ -20,14 +20,43 @@
 
   // Ages: a page is built once and read for days, so "how long ago" is worked out when
   // it is read. The built text (an absolute time) stays in the title.
+  function ago(iso) {
+    var then = Date.parse(iso || "");
+    if (isNaN(then)) return "";
+    var minutes = Math.max(0, (Date.now() - then) / 60000), hours = minutes / 60;
+    if (minutes < 1) return "just now";
+    if (minutes < 2) return "1 minute ago";
+    if (minutes < 60) return Math.floor(minutes) + " minutes ago";
+    return (hours < 2 ? "1 hour" : hours < 48 ? Math.floor(hours) + " hours" : Math.floor(hours / 24) + " days") + " ago";
+  }
   Array.prototype.forEach.call(document.querySelectorAll("time[data-age]"), function (t) {
-    var then = Date.parse(t.getAttribute("datetime") || "");
-    if (isNaN(then)) return;
-    var hours = Math.max(0, (Date.now() - then) / 3600000);
-    var age = hours < 1 ? "less than an hour" : hours < 2 ? "1 hour" : hours < 48 ? Math.floor(hours) + " hours" : Math.floor(hours / 24) + " days";
+    var age = ago(t.getAttribute("datetime"));
+    if (!age) return;
     t.title = t.textContent;
-    t.textContent = t.textContent + " (" + age + " ago)";
+    t.textContent = t.textContent + " (" + age + ")";
   });
+
+  // The Overview's Activity card: the snapshot's few facts of this entity, from the
+  // fragment beside its Activity page (a script, so it loads from disk too). The page
+  // itself never holds a fact, so it stays the same when only the snapshot changes.
+  var activityCard = document.querySelector("[data-activity-src]");
+  if (activityCard) {
+    window.backlotActivity = function (data) {
+      var list = activityCard.querySelector("[data-activity-items]");
+      (data.items || []).forEach(function (item) {
+        var li = el("li", null, { "class": "state-" + (item.state || "none") });
+        var url = String(item.url || "");
+        li.appendChild(/^https?:\/\//i.test(url) ? el("a", item.text, { href: url, rel: "noopener noreferrer" }) : el("span", item.text));
+        var when = ago(item.at);
+        li.appendChild(el("span", " · " + item.source + (when ? ", as of " + when : "") + (item.stale ? " (not renewed: " + item.stale + ")" : ""), { "class": "hint" }));
+        list.appendChild(li);
+      });
+      activityCard.hidden = !(data.items || []).length;
+    };
+    var fragment = document.createElement("script");
+    fragment.src = activityCard.getAttribute("data-activity-src");
+    document.head.appendChild(fragment);
+  }
 
   // Star button on entity pages; starred list on the home page.
   var article = document.querySelector("[data-entity]");
