@@ -460,6 +460,9 @@ def context_command(output: Path | None, config_path: Path | None, cache_dir: Pa
             f"{workspace.output}: {result.needs_build}; run 'backlot build' (the snapshot "
             "is saved and the build uses it)"
         )
+    if in_actions():
+        rows = "".join(f"| {k} | {v} |\n" for k, v in _context_rows(snapshot))
+        write_step_summary(f"### Context refresh\n\n| | |\n| --- | --- |\n{rows}\n")
     stats = result.stats
     click.echo(
         f"activity: {counted(result.pages, 'page')} → {workspace.output}: "
@@ -604,7 +607,12 @@ def build(
     failed = strict and problems.any()
     if in_actions():
         _report_to_actions(
-            catalog_file, report, site_result, problems.verdict(strict), workspace.output
+            catalog_file,
+            report,
+            site_result,
+            problems.verdict(strict),
+            workspace.output,
+            snapshot,
         )
     # The log's last line: what went wrong, counted (on stderr when it fails the build).
     click.echo(problems.verdict(strict), err=failed)
@@ -675,9 +683,10 @@ def _report_to_actions(
     site_result: SiteResult,
     verdict: str,
     out: Path,
+    snapshot: ContextSnapshot | None = None,
 ) -> None:
     """Findings and docs problems as annotations on the run, and its summary: counts,
-    health, problems, and the verdict the log ends with."""
+    health, problems, what each context source cost, and the verdict the log ends with."""
     docs_failures = report.failed() if report is not None else {}
     docs_warnings = _docs_warnings(report) if report is not None else []
     annotated = [
@@ -720,6 +729,7 @@ def _report_to_actions(
             f"{stats.removed} removed",
         )
     )
+    counts += _context_rows(snapshot)
     problems = [f.format_text() for f in catalog_file.findings if f.severity == "error"]
     problems += [f"{ref}: error: {p.format_text()}" for ref, p in docs_failures.items()]
     problems += [f"{ref}: warning: {w.format_text()}" for ref, w in docs_warnings]
@@ -727,6 +737,13 @@ def _report_to_actions(
     # The Health page's own figures (with the docs that were built), else the catalog's.
     health = published_health(out) or catalog_health(catalog_file)
     write_step_summary(build_summary(counts, health, problems))
+
+
+def _context_rows(snapshot: ContextSnapshot | None) -> list[tuple[str, str]]:
+    """A row of the run's summary per context source: what its refresh learnt and cost."""
+    if snapshot is None:
+        return []
+    return [("Context", describe_run(run)) for _, run in sorted(snapshot.runs.items())]
 
 
 @main.group()

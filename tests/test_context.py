@@ -237,9 +237,15 @@ def test_build_renders_activity_and_context_refreshes_only_it(
 
     before = files_of(site)
     argocd.add("orders-prod")  # repaired
-    refreshed = run_backlot("context", "--config", config, cwd=tmp_path, env=env)
+    summary = tmp_path / "summary.md"
+    actions = {**env, "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    refreshed = run_backlot("context", "--config", config, cwd=tmp_path, env=actions)
     assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
     assert "context: Argo CD: 2 of 2 targets fetched" in refreshed.stdout
+    # The run's summary says what the refresh cost, per source.
+    assert (
+        "| Context | Argo CD: 2 of 2 targets fetched with 1 of 200 requests" in summary.read_text()
+    )
     after = files_of(site)
     assert set(after) == set(before)
     changed = {p for p in after if after[p] != before[p]}
