@@ -24,6 +24,7 @@ __all__ = [
     "CONFIG_FILE",
     "DEFAULT_DESCRIPTOR_GLOBS",
     "DEFAULT_PLUGINS",
+    "ORG_SOURCE_TYPES",
     "AnnotationLink",
     "ArgoCdContext",
     "BacklotConfig",
@@ -33,11 +34,17 @@ __all__ = [
     "ContextSourceSettings",
     "DocsSettings",
     "DocsStorage",
+    "EntraSource",
     "GitHubApp",
     "GitHubContext",
     "GitHubSource",
+    "GitHubTeamsSource",
     "GitSource",
+    "GoogleWorkspaceSource",
     "LocalSource",
+    "OktaOAuth",
+    "OktaSource",
+    "OrgSource",
     "PagerDutyContext",
     "PublishSettings",
     "SecuritySettings",
@@ -171,6 +178,97 @@ class GitSource(_Settings):
     )
 
 
+class _OrgSource(_Settings):
+    """What every identity-provider source shares: the shrink guard, and time limits."""
+
+    max_shrink: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="refuse a sync that finds this share fewer groups or users than the last",
+    )
+    force: bool = Field(default=False, description="accept a shrinking org at build time")
+    timeout_seconds: float = Field(default=30.0, gt=0, description="per request")
+
+
+class GitHubTeamsSource(_OrgSource):
+    """Groups from an organisation's teams (hierarchy, members as Users): Backstage's
+    GitHubOrgEntityProvider's names (team slug, user login)."""
+
+    type: Literal["github-teams"]
+    org: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+    api_url: str | None = Field(
+        default=None, description="default: $GITHUB_API_URL, else https://api.github.com"
+    )
+    token_env: str = Field(default="GITHUB_TOKEN", description="environment variable of a token")
+    app: GitHubApp | None = None
+    teams: str | None = Field(default=None, description="only team slugs matching this regex")
+
+
+class EntraSource(_OrgSource):
+    """Microsoft Entra ID (Azure AD) through Microsoft Graph: Backstage's
+    MicrosoftGraphOrgEntityProvider's names (mailNickname, mail)."""
+
+    type: Literal["entra"]
+    tenant_id: str
+    client_id: str
+    client_secret_env: str = Field(
+        default="AZURE_CLIENT_SECRET", description="the app registration's client secret"
+    )
+    authority: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    group_filter: str | None = Field(default=None, description="OData $filter on groups")
+    group_search: str | None = Field(default=None, description='$search, e.g. "displayName:team"')
+    user_filter: str | None = Field(default=None, description="OData $filter on users")
+    group_naming: Literal["mail-nickname", "display-name", "id"] = "mail-nickname"
+    user_naming: Literal["mail", "user-principal-name", "id"] = "mail"
+
+
+class OktaOAuth(_Settings):
+    """An Okta OAuth service app (private key JWT) instead of an API token."""
+
+    client_id: str
+    private_key_env: str = Field(description="environment variable of the app's private key (PEM)")
+    key_id: str | None = None
+    scopes: tuple[str, ...] = ("okta.groups.read", "okta.users.read")
+
+
+class OktaSource(_OrgSource):
+    """Okta groups, users and memberships."""
+
+    type: Literal["okta"]
+    org_url: str = Field(description="e.g. https://acme.okta.com")
+    token_env: str = Field(default="OKTA_TOKEN", description="an API token (SSWS), read-only admin")
+    oauth: OktaOAuth | None = None
+    group_filter: str | None = Field(
+        default=None, description='Okta search, e.g. type eq "OKTA_GROUP"'
+    )
+    group_naming: Literal["kebab-case-name", "id", "profile-name"] = "kebab-case-name"
+    user_naming: Literal["strip-domain-email", "email", "id"] = "strip-domain-email"
+
+
+class GoogleWorkspaceSource(_OrgSource):
+    """Google Workspace through the Admin SDK Directory API, with a service account and
+    domain-wide delegation."""
+
+    type: Literal["google-workspace"]
+    subject: str = Field(description="the admin user the service account acts as")
+    customer: str = "my_customer"
+    domain: str | None = None
+    credentials_env: str = Field(
+        default="GOOGLE_SERVICE_ACCOUNT_KEY", description="the service account's JSON key"
+    )
+    group_query: str | None = Field(default=None, description="Directory API groups query")
+    group_naming: Literal["email-local-part", "email"] = "email-local-part"
+    user_naming: Literal["email-local-part", "email"] = "email-local-part"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    directory_url: str = "https://admin.googleapis.com"
+
+
+ORG_SOURCE_TYPES = ("github-teams", "entra", "okta", "google-workspace")
+OrgSource = GitHubTeamsSource | EntraSource | OktaSource | GoogleWorkspaceSource
+
+
 def _source_type(value: Any) -> str:
     """A source's ``type``; a source without one is a local folder (as before there were
     other kinds)."""
@@ -184,7 +282,11 @@ Source = Annotated[
     Annotated[LocalSource, Tag("local")]
     | Annotated[GitHubSource, Tag("github")]
     | Annotated[UrlSource, Tag("url")]
-    | Annotated[GitSource, Tag("git")],
+    | Annotated[GitSource, Tag("git")]
+    | Annotated[GitHubTeamsSource, Tag("github-teams")]
+    | Annotated[EntraSource, Tag("entra")]
+    | Annotated[OktaSource, Tag("okta")]
+    | Annotated[GoogleWorkspaceSource, Tag("google-workspace")],
     Discriminator(_source_type),
 ]
 

@@ -8,11 +8,22 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ..config import CatalogSettings, GitHubSource, GitSource, LocalSource, UrlSource
+from ..config import (
+    CatalogSettings,
+    EntraSource,
+    GitHubSource,
+    GitHubTeamsSource,
+    GitSource,
+    GoogleWorkspaceSource,
+    LocalSource,
+    OktaSource,
+    UrlSource,
+)
 from ._repository import Repository, SourceError
 from .git import open_git
 from .github import crawl_github
 from .local import discover_local
+from .org import open_org_source, provider_label
 from .url import UrlReader, open_url_source
 
 __all__ = ["OpenedSources", "SourceReport", "open_repositories"]
@@ -41,6 +52,10 @@ class OpenedSources:
 
     def close(self) -> None:
         self.urls.close()
+
+
+# Identity providers, read as catalog sources (sources/org.py).
+_ORG_SOURCES = (EntraSource, GitHubTeamsSource, OktaSource, GoogleWorkspaceSource)
 
 
 def open_repositories(
@@ -87,6 +102,14 @@ def open_repositories(
             opened.reports.append(git_report)
         elif isinstance(source, UrlSource):
             opened.repositories.extend(open_url_source(source, reader, progress=progress))
+        elif isinstance(
+            source, EntraSource | GitHubTeamsSource | OktaSource | GoogleWorkspaceSource
+        ):
+            if progress is not None:
+                progress(f"reading {provider_label(source)}")
+            org_repository, org_report = open_org_source(source, cache_dir)
+            opened.repositories.append(org_repository)
+            opened.reports.append(org_report)
         else:
             raise SourceError(f"sources of type {source.type!r} are not supported yet")
     if url_sources:
