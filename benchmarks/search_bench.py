@@ -19,7 +19,7 @@ local sources, built as a user builds it::
    typed into the header's search box as a reader does; the server counts every response's
    bytes from the first keystroke until the results are shown (Pagefind's script, its WASM,
    entry and metadata files, the filters the panel shows, the index chunks the words need and
-   the fragments of the first 20 results). Pagefind's own files are compressed already; the
+   the fragments of the first 10 results). Pagefind's own files are compressed already; the
    text files are counted as a CDN sends them (gzip level 6). Several kinds of query: an
    entity's name, a word of docs bodies, a common word, two words, and one typed slowly
    (a search per keystroke).

@@ -30,7 +30,7 @@ __all__ = ["SEARCH_DIR", "SearchIndex"]
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
-INDEX_VERSION = "2"
+INDEX_VERSION = "3"
 
 
 class SearchIndex:
@@ -119,9 +119,10 @@ def _build_index(out: Path, pages: list[str], into: Path) -> str:
         str(into),
         "--force-language",
         "en",
-        # Labels and controls, MkDocs' heading anchors ("¶"): not what anyone searches.
+        # Labels, controls, "No description." notes, MkDocs' heading anchors ("¶"): not
+        # what anyone searches, and at scale every repeated word costs each query bytes.
         "--exclude-selectors",
-        ".headerlink, button, .head-facts .k, .card > h2, dt",
+        ".headerlink, button, .head-facts .k, .card > h2, dt, .empty",
         # No --include-characters: Pagefind then drops punctuation from a word when it
         # indexes and when it queries ("orders-service" is "ordersservice", and "orders"
         # and "service" besides), so a name is found typed whole, in part or inside its ref.

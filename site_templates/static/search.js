@@ -17,7 +17,10 @@
   form.appendChild(panel);
   var SECTIONS = ["Catalog", "Docs"];
   var FILTERS = ["section", "kind", "owner", "lifecycle"];
-  var pagefind = null, loading = null, chosen = {}, timer = null, asked = 0;
+  // Ten results at first: each is a fragment to fetch, and the first query at scale must
+  // stay small. "Show more" fetches the next ten.
+  var STEP = 10;
+  var pagefind = null, loading = null, chosen = {}, timer = null, asked = 0, filtering = false, wanted = STEP;
 
   function el(tag, text, attrs) {
     var node = document.createElement(tag);
@@ -47,9 +50,9 @@
         // An exact name ranks above the longer names it begins ("orders" before
         // "orders-client"): Pagefind's default favours exact words too little for names.
         var ranking = { termSimilarity: 5 };
-        return Promise.resolve(module.options({ baseUrl: base, excerptLength: 24, ranking: ranking }))
-          // Searches count filter values only once the filters have been loaded.
-          .then(function () { return module.filters(); });
+        // The filters' index is loaded when the reader asks for filters, not before: at
+        // 10,000 entities it is a third of what a first query would fetch.
+        return module.options({ baseUrl: base, excerptLength: 24, ranking: ranking });
       });
     }
     loading.catch(function () { /* said in the panel */ });
@@ -90,7 +93,7 @@
       return pagefind.search(query, { filters: filters });
     }).then(function (found) {
       if (mine !== asked) return null;
-      return Promise.all(found.results.slice(0, 20).map(function (r) { return r.data(); })).then(function (pages) {
+      return Promise.all(found.results.slice(0, wanted).map(function (r) { return r.data(); })).then(function (pages) {
         if (mine !== asked) return;
         show(found, pages);
         panel.setAttribute("data-query", query);  // what the results are for
@@ -112,8 +115,21 @@
       return true;
     });
     panel.textContent = "";
-    panel.appendChild(filterBar(found.filters || {}));
-    var more = found.results.length > 20 ? " (the first 20 shown: add a word or a filter)" : "";
+    if (filtering) {
+      panel.appendChild(filterBar(found.filters || {}));
+    } else if (found.results.length) {
+      // Searches count filter values once the filters are loaded: load, then search again.
+      var opener = el("button", "Filter by section, kind, owner, lifecycle", { type: "button", "class": "search-filter-open", "data-search-filters-open": "" });
+      opener.addEventListener("click", function (e) {
+        e.stopPropagation();
+        opener.disabled = true;
+        Promise.resolve(pagefind.filters()).then(function () { filtering = true; run(); });
+      });
+      var bar = el("div", null, { "class": "search-filters" });
+      bar.appendChild(opener);
+      panel.appendChild(bar);
+    }
+    var more = found.results.length > wanted ? " (the first " + wanted + " shown: add a word or a filter)" : "";
     panel.appendChild(el("p", found.results.length + (found.results.length === 1 ? " page" : " pages") + " found" + more, { "class": "hint", role: "status" }));
     // One entry per page (Pagefind's sub-results per heading are folded into it),
     // grouped: entities first, then docs.
@@ -133,11 +149,21 @@
       });
       panel.appendChild(list);
     });
+    if (found.results.length > wanted) {
+      var next = el("button", "Show more", { type: "button", "class": "search-more", "data-search-more": "" });
+      next.addEventListener("click", function (e) {
+        e.stopPropagation();
+        wanted += STEP;
+        run();
+      });
+      panel.appendChild(next);
+    }
     if (!found.results.length) panel.appendChild(el("p", "Nothing found. Press Enter to filter the catalog instead.", { "class": "empty" }));
     panel.hidden = false;
   }
   box.addEventListener("focus", function () { load(); });
   box.addEventListener("input", function () {
+    wanted = STEP;
     clearTimeout(timer);
     timer = setTimeout(run, 120);
   });

@@ -69,6 +69,10 @@ def test_search_filters_narrow_the_results(page: Any, example_site: Path, serve:
     page.goto(serve(example_site) + "catalog/index.html")
     search(page, "orders")
     before = sum(len(titles) for titles in groups(page).values())
+    # The filters load when asked for (their index is large at scale), then search again.
+    assert page.locator(f"{RESULTS} select[data-search-filter]").count() == 0
+    page.click(f"{RESULTS} [data-search-filters-open]")
+    page.wait_for_selector(f"{RESULTS} select[data-search-filter=kind]")
     page.select_option(f"{RESULTS} select[data-search-filter=kind]", "API")
     # The panel is drawn again for the filter: wait for the redrawn select to say API.
     # (Polled from here: a predicate polled in the page is compiled there, which the
@@ -154,3 +158,20 @@ def test_names_are_found_as_typed_and_the_exact_one_first_in_a_large_index(
     search(page, "ledger-router")
     found = groups(page)["In the catalog"]
     assert set(found) == {f"Ledger Router {n.title()}" for n in ("api", "ui", "job", "db")}
+
+
+def test_ten_results_first_and_more_on_request(page: Any, example_site: Path, serve: Serve) -> None:
+    """Each result is a fragment to fetch: ten at first, ten more when asked."""
+    page.goto(serve(example_site) + "index.html")
+    search(page, "acme")
+    status = page.locator(f"{RESULTS} [role=status]").inner_text()
+    found = int(status.split()[0])
+    assert found > 10, status  # the example has enough pages naming its company
+    assert page.locator(f"{RESULTS} li > a").count() == 10
+    assert "the first 10 shown" in status
+    page.click(f"{RESULTS} [data-search-more]")
+    for _ in range(50):
+        page.wait_for_timeout(100)
+        if page.locator(f"{RESULTS} li > a").count() > 10:
+            break
+    assert page.locator(f"{RESULTS} li > a").count() == min(found, 20)
