@@ -28,9 +28,15 @@ from .cli_scaffold import scaffold, workflows
 from .config import (
     CONFIG_FILE,
     DEFAULT_DESCRIPTOR_GLOBS,
+    ORG_SOURCE_TYPES,
     BacklotConfig,
     ConfigError,
+    EntraSource,
+    GitHubTeamsSource,
+    GoogleWorkspaceSource,
     LocalSource,
+    OktaSource,
+    OrgSource,
     PublishSettings,
     SiteSettings,
     load_config,
@@ -55,6 +61,7 @@ from .model import (
     portal_link_from_docs,
     repository_identity,
 )
+from .org import OrgSourceError, open_provider, org_files, sync_folder
 from .publish import (
     Guards,
     PortalTarget,
@@ -68,6 +75,7 @@ from .publish import (
 from .serve import CannotListen, serve_folder
 from .site import DocsSite, SiteResult, build_activity, build_site, readme_badges
 from .sources import OpenedSources, open_repositories, repositories_to_validate
+from .sources.org import provider_label
 from .text import counted
 from .workspace import Workspace, WorkspaceBusy, source_set_key
 
@@ -1008,6 +1016,77 @@ def _run_docs(
             f"{Workspace(config.cache_dir, out).docs_report}"
         )
     return report
+
+
+@main.group("org")
+def org_group() -> None:
+    """Org structure from identity providers: GitHub teams, Entra ID, Okta, Google."""
+
+
+@org_group.command("sync")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--source",
+    "chosen",
+    help="which org source, by its label (github-teams:acme) or type, when several",
+)
+@click.option("--force", is_flag=True, help="write even when the org shrank past max_shrink")
+@_CONFIG_OPTION
+def org_sync(directory: Path, chosen: str | None, force: bool, config_path: Path | None) -> None:
+    """Write an identity provider's Groups and Users into DIR, an org repository.
+
+    One file per group (groups/NAME.yaml) and per user (users/NAME.yaml), in a stable
+    order with stable bytes: only files whose content changed are rewritten, and only
+    files an earlier sync wrote are deleted, so a scheduled workflow can open a pull
+    request with exactly the difference (.github/workflows/org-sync.yml). The sources are
+    backlot.yaml's org: sources (else the identity providers in catalog: sources). A sync
+    that finds far fewer groups or users than the last one (max_shrink) refuses unless
+    --force. Exits 1 when the provider cannot be read or the guard refuses.
+    """
+    config = _load_settings(config_path, None)
+    org_types = (EntraSource, GitHubTeamsSource, OktaSource, GoogleWorkspaceSource)
+    candidates: list[OrgSource] = list(config.org.sources) or [
+        s for s in config.catalog.sources if isinstance(s, org_types)
+    ]
+    sources = [s for s in candidates if chosen is None or chosen in (s.type, provider_label(s))]
+    if not sources:
+        raise click.ClickException(
+            "no identity provider to sync: add an org: sources: list to backlot.yaml "
+            f"(type: {', '.join(ORG_SOURCE_TYPES)})"
+            + (f" matching --source {chosen}" if chosen else "")
+        )
+    if len(sources) > 1:
+        labels = ", ".join(provider_label(s) for s in sources)
+        raise click.ClickException(f"several org sources ({labels}): choose one with --source")
+    settings = sources[0]
+    label = provider_label(settings)
+    try:
+        provider = open_provider(settings)
+        with _progress(f"reading {label}"):
+            found = provider.fetch()
+    except OrgSourceError as exc:
+        raise click.ClickException(f"{label}: {exc}") from None
+    result = sync_folder(
+        directory,
+        org_files(found),
+        found.source,
+        max_shrink=settings.max_shrink,
+        force=force or settings.force,
+    )
+    for note in found.notes[:20]:
+        click.echo(f"  note: {note}")
+    if result.refused:
+        raise click.ClickException(f"{label}: {result.refused}")
+    for relpath in result.written:
+        click.echo(f"  written: {relpath}")
+    for relpath in result.removed:
+        click.echo(f"  removed: {relpath}")
+    line = f"{label} → {directory}: {result.summary()} ({found.requests} requests)"
+    click.echo(line)
+    if in_actions():
+        changes = "".join(f"- `{p}` written\n" for p in result.written)
+        changes += "".join(f"- `{p}` removed\n" for p in result.removed)
+        write_step_summary(f"### Org sync\n\n{line}\n\n{changes or 'No change.'}\n")
 
 
 @main.group()

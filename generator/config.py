@@ -44,7 +44,9 @@ __all__ = [
     "LocalSource",
     "OktaOAuth",
     "OktaSource",
+    "OrgSettings",
     "OrgSource",
+    "OrgSourceSettings",
     "PagerDutyContext",
     "PublishSettings",
     "SecuritySettings",
@@ -504,6 +506,23 @@ class ContextSettings(_Settings):
     )
 
 
+OrgSourceSettings = Annotated[
+    Annotated[GitHubTeamsSource, Tag("github-teams")]
+    | Annotated[EntraSource, Tag("entra")]
+    | Annotated[OktaSource, Tag("okta")]
+    | Annotated[GoogleWorkspaceSource, Tag("google-workspace")],
+    Discriminator(_source_type),
+]
+
+
+class OrgSettings(_Settings):
+    """Identity providers for ``backlot org sync DIR``, which writes their Groups and Users
+    into an org repository (read by the catalog as any other). The same source types may
+    instead be listed in ``catalog.sources``, to be read at build time."""
+
+    sources: tuple[OrgSourceSettings, ...] = ()
+
+
 class BacklotConfig(_Settings):
     catalog: CatalogSettings = CatalogSettings()
     docs: DocsSettings = DocsSettings()
@@ -511,6 +530,7 @@ class BacklotConfig(_Settings):
     security: SecuritySettings = SecuritySettings()
     publish: PublishSettings = PublishSettings()
     context: ContextSettings = ContextSettings()
+    org: OrgSettings = OrgSettings()
     cache_dir: Path = Path(".backlot")
     output: Path = Path("site")
 
