@@ -210,7 +210,7 @@ def test_the_owning_group_aggregates_its_entities(
 
     def table(heading: str) -> str:
         section = main.locator("section").filter(has=reader.locator(f"h2#{heading}"))
-        return section.inner_text()
+        return str(section.inner_text())
 
     failing = table("failing-h")
     assert "Failing (2)" in failing
