@@ -235,6 +235,17 @@ def test_build_renders_activity_and_context_refreshes_only_it(
     org_page = (site / "activity/index.html").read_text("utf-8")
     assert "Failing (1)" in org_page and ">Argo CD</td>" in org_page
 
+    # A refresh that learns nothing new rewrites no page: only the sources' refresh times.
+    start = files_of(site)
+    quiet = run_backlot("context", "--config", config, cwd=tmp_path, env=env)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    quieted = files_of(site)
+    assert {p for p in quieted if quieted[p] != start[p]} <= {
+        "activity/sources.js",
+        "activity/index.html",
+    }
+    assert "window.backlotSources(" in (site / "activity/sources.js").read_text("utf-8")
+
     before = files_of(site)
     argocd.add("orders-prod")  # repaired
     summary = tmp_path / "summary.md"
@@ -294,3 +305,18 @@ def test_context_needs_a_built_portal_of_the_same_catalog(
     assert stale.returncode == 1
     assert "the catalog changed since the portal was built" in stale.stderr
     assert os.path.exists(tmp_path / ".backlot/context.json")  # the snapshot is kept
+
+
+def test_facts_remember_since_when_they_are_unchanged(argocd: FakeArgoCd) -> None:
+    argocd.add("known")
+    entities = [app_entity("a", "known")]
+    first = refresh_context(entities, sources(argocd), None, keep_hours=24, now=NOW)
+    later = NOW + timedelta(minutes=5)
+    second = refresh_context(entities, sources(argocd), first, keep_hours=24, now=later)
+    facts = second.targets["argocd"]["known"]
+    assert (facts.fetched_at, facts.changed_at) == ("2026-12-03T12:05:00Z", "2026-12-03T12:00:00Z")
+    argocd.add("known", health="Degraded")
+    third = refresh_context(
+        entities, sources(argocd), second, keep_hours=24, now=later + timedelta(minutes=5)
+    )
+    assert third.targets["argocd"]["known"].changed_at == "2026-12-03T12:10:00Z"

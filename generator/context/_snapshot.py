@@ -39,6 +39,10 @@ class TargetFacts(_Model):
     fetched_at: str  # ISO 8601, UTC: when these facts were read from the source
     facts: Facts
     stale: str = ""  # why the last refresh did not renew them ("" when it did)
+    # When they last differed from the refresh before: pages show this, not fetched_at,
+    # so a refresh that learnt nothing new rewrites no page (the time of each source's
+    # last refresh is published once, in the Activity index's sources.js).
+    changed_at: str = ""
 
 
 class SourceRun(_Model):
@@ -116,7 +120,12 @@ def merge_run(
     kept = 0
     for target in targets:
         if target in fetched:
-            merged[target] = TargetFacts(fetched_at=stamp, facts=fetched[target])
+            before = previous.get(target)
+            same = before is not None and before.facts == fetched[target]
+            changed = (before.changed_at or before.fetched_at) if same and before else stamp
+            merged[target] = TargetFacts(
+                fetched_at=stamp, facts=fetched[target], changed_at=changed
+            )
             continue
         reason = missing.get(target, "the source said nothing of it")
         last = previous.get(target)

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..context import SOURCE_KINDS, ContextSnapshot, Facts, TargetFacts
 from ..model import entity_dir
+from ..text import counted
 from ._context import SiteContext, label
 from ._model import RefView
 from ._output import PageOutput
@@ -37,6 +38,7 @@ __all__ = [
 ACTIVITY_VIEW = "activity"
 ACTIVITY_DIR = "activity/"  # the organisation's page
 SUMMARY_FILE = "summary.js"
+SOURCES_FILE = "sources.js"  # each source's last refresh: the one file every refresh changes
 # The three tabs Backstage's entity page gives these plugins, and the fact kinds in each.
 TABS = (
     ("ci", "CI/CD", ("ci", "deployments", "app")),
@@ -83,6 +85,8 @@ class Block:
     fetched_label: str = ""
     stale: str = ""
     missing: str = ""
+    changed_at: str = ""  # when the facts last differed: what pages show
+    changed_label: str = ""
 
 
 @dataclass
@@ -112,8 +116,6 @@ class Aggregate:
 class ActivityView:
     tabs: list[tuple[str, str, list[Block]]]  # (id, title, blocks shown in it)
     aggregate: Aggregate | None
-    generated_at: str
-    generated_label: str
     notes: list[str]
 
 
@@ -143,8 +145,6 @@ class ActivityPages:
                     for tab, title, kinds in TABS
                 ],
                 aggregate=aggregate,
-                generated_at=snapshot.generated_at,
-                generated_label=label(snapshot.generated_at),
                 notes=notes,
             )
             here = view_dir(entity_dir(key), ACTIVITY_VIEW)
@@ -159,8 +159,9 @@ class ActivityPages:
                 e=view,
                 a=activity,
             )
-            output.write(here + SUMMARY_FILE, _summary_js(snapshot, blocks, aggregate))
+            output.write(here + SUMMARY_FILE, _summary_js(blocks, aggregate))
         _sort(everything)
+        output.write(ACTIVITY_DIR + SOURCES_FILE, _sources_js(snapshot))
         output.page(
             context,
             "activity.html",
@@ -203,6 +204,8 @@ def _block(source: str, title: str, target: str, known: TargetFacts) -> Block:
         fetched_at=known.fetched_at,
         fetched_label=label(known.fetched_at),
         stale=known.stale,
+        changed_at=known.changed_at or known.fetched_at,
+        changed_label=label(known.changed_at or known.fetched_at),
     )
 
 
@@ -307,7 +310,10 @@ def _summary_items(blocks: list[Block]) -> list[dict[str, str]]:
                 "state": state,
                 "text": text,
                 "url": url,
-                "at": b.fetched_at,
+                "sourceName": b.source,
+                # A stale fact's age is its own; a fresh one's is its source's last
+                # refresh, from sources.js (so this file changes only with the facts).
+                "at": b.fetched_at if b.stale else "",
                 "stale": b.stale,
             }
         )
@@ -343,27 +349,34 @@ def _summary_items(blocks: list[Block]) -> list[dict[str, str]]:
     return items
 
 
-def _summary_js(snapshot: ContextSnapshot, blocks: list[Block], agg: Aggregate | None) -> str:
+def _summary_js(blocks: list[Block], agg: Aggregate | None) -> str:
     if agg is not None:
         t = agg.total
-        items = [
-            {"state": "failure" if t["failing"] else "success", "text": f"{t['failing']} failing"},
-            {
-                "state": "failure" if t["incidents"] else "success",
-                "text": f"{t['incidents']} open incidents",
-            },
-            {"state": "", "text": f"{t['pulls']} with open pull requests"},
+        shown = [
+            ("failure" if t["failing"] else "success", counted(t["failing"], "failing check")),
+            ("failure" if t["incidents"] else "success", counted(t["incidents"], "open incident")),
+            ("", f"{counted(t['pulls'], 'entity', 'entities')} with open pull requests"),
         ]
-        items = [{**i, "source": "Owned entities", "at": snapshot.generated_at} for i in items]
+        items = [{"state": st, "text": text, "source": "Owned entities"} for st, text in shown]
     else:
         items = _summary_items(blocks)
-    payload = json.dumps(
-        {"generatedAt": snapshot.generated_at, "items": items},
-        ensure_ascii=True,
-        separators=(",", ":"),
-        sort_keys=True,
-    ).replace("<", "\\u003c")
-    return f"window.backlotActivity({payload});\n"
+    return f"window.backlotActivity({_json({'items': items})});\n"
+
+
+def _sources_js(snapshot: ContextSnapshot) -> str:
+    """When each source last refreshed, for the ages pages compute in the browser."""
+    runs = {
+        name: {"title": run.title, "at": run.started_at, "error": run.error}
+        for name, run in snapshot.runs.items()
+    }
+    return (
+        f"window.backlotSources({_json({'generatedAt': snapshot.generated_at, 'runs': runs})});\n"
+    )
+
+
+def _json(data: Any) -> str:
+    text = json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c")
 
 
 def context_problems(context: SiteContext) -> list[dict[str, Any]] | None:

@@ -36,27 +36,50 @@
     t.textContent = t.textContent + " (" + age + ")";
   });
 
-  // The Overview's Activity card: the snapshot's few facts of this entity, from the
-  // fragment beside its Activity page (a script, so it loads from disk too). The page
-  // itself never holds a fact, so it stays the same when only the snapshot changes.
+  // Activity: the snapshot's facts. Pages hold only facts and when they last changed;
+  // when each source last answered is one shared file (activity/sources.js), so a
+  // refresh that learnt nothing new rewrites no page. Both are scripts (they load from
+  // disk too), and untrusted text goes in with textContent only.
+  var runs = null, summary = null;
   var activityCard = document.querySelector("[data-activity-src]");
-  if (activityCard) {
-    window.backlotActivity = function (data) {
-      var list = activityCard.querySelector("[data-activity-items]");
-      (data.items || []).forEach(function (item) {
-        var li = el("li", null, { "class": "state-" + (item.state || "none") });
-        var url = String(item.url || "");
-        li.appendChild(/^https?:\/\//i.test(url) ? el("a", item.text, { href: url, rel: "noopener noreferrer" }) : el("span", item.text));
-        var when = ago(item.at);
-        li.appendChild(el("span", " · " + item.source + (when ? ", as of " + when : "") + (item.stale ? " (not renewed: " + item.stale + ")" : ""), { "class": "hint" }));
-        list.appendChild(li);
-      });
-      activityCard.hidden = !(data.items || []).length;
-    };
-    var fragment = document.createElement("script");
-    fragment.src = activityCard.getAttribute("data-activity-src");
-    document.head.appendChild(fragment);
+  function sourceAge(name) {
+    var run = runs && runs[name];
+    return run && !run.error ? ago(run.at) : "";
   }
+  function drawCard() {
+    if (!activityCard || !summary) return;
+    var list = activityCard.querySelector("[data-activity-items]");
+    list.textContent = "";
+    (summary.items || []).forEach(function (item) {
+      var li = el("li", null, { "class": "state-" + (item.state || "none") });
+      var url = String(item.url || "");
+      li.appendChild(/^https?:\/\//i.test(url) ? el("a", item.text, { href: url, rel: "noopener noreferrer" }) : el("span", item.text));
+      var when = item.at ? ago(item.at) : sourceAge(item.sourceName);
+      li.appendChild(el("span", " · " + item.source + (when ? ", as of " + when : "") + (item.stale ? " (not renewed: " + item.stale + ")" : ""), { "class": "hint" }));
+      list.appendChild(li);
+    });
+    activityCard.hidden = !(summary.items || []).length;
+  }
+  window.backlotActivity = function (data) { summary = data; drawCard(); };
+  window.backlotSources = function (data) {
+    runs = data.runs || {};
+    Array.prototype.forEach.call(document.querySelectorAll("[data-checked]"), function (span) {
+      var age = sourceAge(span.getAttribute("data-checked"));
+      if (age) span.textContent = " · as of " + age;
+    });
+    var refreshed = document.querySelector("[data-refreshed]");
+    var age = ago(data.generatedAt);
+    if (refreshed && age) refreshed.textContent = "the sources last answered " + age;
+    drawCard();
+  };
+  function loadScript(src) {
+    var script = document.createElement("script");
+    script.src = src;
+    document.head.appendChild(script);
+  }
+  var sourcesAt = document.querySelector("[data-activity-sources]");
+  if (sourcesAt) loadScript(sourcesAt.getAttribute("data-activity-sources"));
+  if (activityCard) loadScript(activityCard.getAttribute("data-activity-src"));
 
   // Star button on entity pages; starred list on the home page.
   var article = document.querySelector("[data-entity]");

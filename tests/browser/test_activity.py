@@ -166,6 +166,21 @@ def test_the_overview_card_shows_each_fact_with_its_source_and_age(
     assert (link.get_attribute("href") or "").startswith("http")  # to the source of truth
 
 
+def test_with_script_each_block_says_how_old_its_facts_are(
+    portal: Portal, serve: Serve, reader: Any
+) -> None:
+    reader.goto(serve(portal.site) + ORDERS + "activity/index.html")
+    reader.locator("[data-checked]").first.wait_for(state="attached")
+    for _ in range(50):
+        checked = reader.locator("[data-checked]").all_inner_texts()
+        if checked and all(checked):
+            break
+        reader.wait_for_timeout(100)
+    assert checked and all(re.fullmatch(r" · as of 1[45] minutes ago", c) for c in checked), checked
+    hint = reader.locator("[data-refreshed]").inner_text()
+    assert re.fullmatch(r"the sources last answered 1[45] minutes ago", hint), hint
+
+
 def test_the_activity_page_shows_the_snapshot_without_javascript(
     portal: Portal, serve: Serve, browser: Any
 ) -> None:
@@ -185,16 +200,18 @@ def test_the_activity_page_shows_the_snapshot_without_javascript(
         assert "Ada Lovelace" in oncall and "Next: Linus T" in oncall
         assert "Checkout 500s" in oncall and "triggered" in oncall
         assert "Slow refunds" in oncall and "resolved" in oncall and "1 open" in oncall
-        # Each source's block says when its facts were fetched, as a time the page can show
-        # without script (the absolute time) and a script can turn into an age.
+        # Each source's block says since when its facts are unchanged, as a time the page
+        # can show without script (the absolute time); when each source last answered is
+        # not in the page (it would change every refresh) but in activity/sources.js.
         blocks = page.locator(".context-block")
         assert blocks.count() >= 4
         for i in range(blocks.count()):
             block = blocks.nth(i)
-            assert block.inner_text().count("As of ") == 1, block.inner_text()
+            assert block.inner_text().count("Unchanged since ") == 1, block.inner_text()
             as_of = block.locator("p.hint").first
-            assert as_of.inner_text().startswith("As of ")
+            assert as_of.inner_text().startswith("Unchanged since ")
             assert as_of.locator("time[datetime]").count() == 1
+            assert "minutes ago" not in as_of.inner_text()  # no script, no age
         assert page.get_by_role("link", name="Checkout 500s").get_attribute("href") == (
             "https://acme.pagerduty.com/incidents/Q1"
         )
