@@ -51,6 +51,7 @@ def small_org() -> Org:
         )
     )
     org.add_user(OrgUser("joe", picture="javascript:alert(1)"))
+    org.add_user(OrgUser("ada", picture="data:image/png;base64,iVBORw0KGgo="))
     return org
 
 
@@ -91,6 +92,7 @@ def test_one_file_per_group_and_user_as_backstage_shapes_them() -> None:
         "groups/engineering.yaml",
         "groups/payments.yaml",
         "groups/platform.yaml",
+        "users/ada.yaml",
         "users/jane.doe_contoso.com.yaml",
         "users/joe.yaml",
     ]
@@ -101,6 +103,8 @@ def test_one_file_per_group_and_user_as_backstage_shapes_them() -> None:
     assert engineering["metadata"]["annotations"] == {"graph.microsoft.com/group-id": "g-1"}
     joe = yaml.safe_load(files["users/joe.yaml"])
     assert joe["spec"] == {"memberOf": []}  # an unsafe picture URL is left out
+    ada = yaml.safe_load(files["users/ada.yaml"])  # a small embedded photo is kept
+    assert ada["spec"]["profile"]["picture"] == "data:image/png;base64,iVBORw0KGgo="
     for data in files.values():
         assert check_entity(yaml.safe_load(data)).problems == []  # Backstage would accept it
     assert org_files(small_org()) == files  # the same org, the same bytes
@@ -117,11 +121,11 @@ def test_clashing_names_keep_the_first_and_say_so() -> None:
 def test_a_second_sync_changes_nothing_and_a_removed_group_goes(tmp_path: Path) -> None:
     folder = tmp_path / "org"
     first = sync_folder(folder, org_files(small_org()), SOURCE, max_shrink=0.5)
-    assert len(first.written) == 5 and first.removed == []
+    assert len(first.written) == 6 and first.removed == []
     (folder / "README.md").write_text("the org repository's own file\n")
     before = {p: p.stat().st_mtime_ns for p in folder.rglob("*.yaml")}
     again = sync_folder(folder, org_files(small_org()), SOURCE, max_shrink=0.5)
-    assert (again.written, again.unchanged, again.removed) == ([], 5, [])
+    assert (again.written, again.unchanged, again.removed) == ([], 6, [])
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*.yaml")} == before
 
     smaller = small_org()
@@ -141,10 +145,11 @@ def test_the_guard_refuses_an_org_that_shrank_too_much(tmp_path: Path) -> None:
     broken.add_group(OrgGroup("engineering"))
     broken.add_user(OrgUser("joe"))
     refused = sync_folder(folder, org_files(broken), SOURCE, max_shrink=0.5)
+    assert refused.refused and refused.written == []
     assert refused.refused.startswith("entra:contoso gave 1 groups, the last sync 3")
     assert (folder / "groups/platform.yaml").is_file()  # nothing deleted
     forced = sync_folder(folder, org_files(broken), SOURCE, max_shrink=0.5, force=True)
-    assert not forced.refused and len(forced.removed) == 3
+    assert not forced.refused and len(forced.removed) == 4
 
 
 class FakeProvider:
@@ -180,7 +185,7 @@ def test_an_org_source_feeds_the_catalog_and_keeps_the_last_good_org(
 
     repository, report = open_with(monkeypatch, cache, small_org())
     assert report.summary() == (
-        "Microsoft Entra ID entra:contoso: 3 groups, 2 users: 5 files written, 0 unchanged, "
+        "Microsoft Entra ID entra:contoso: 3 groups, 3 users: 6 files written, 0 unchanged, "
         "0 removed (3 requests)"
     )
     catalog = build_catalog([repository], CatalogSettings())
@@ -195,4 +200,4 @@ def test_an_org_source_feeds_the_catalog_and_keeps_the_last_good_org(
     stale, failed = open_with(monkeypatch, cache, OrgSourceError("refused client-secret-123"))
     assert failed.error == "refused ***"  # the provider's own message, scrubbed
     assert stale.stale("groups/platform.yaml")[0] == "refused ***"
-    assert len(build_catalog([stale], CatalogSettings()).entities) == 5  # the last good org
+    assert len(build_catalog([stale], CatalogSettings()).entities) == 6  # the last good org

@@ -70,9 +70,20 @@ def _profile(display_name: str, email: str, picture: str) -> dict[str, str]:
         profile["displayName"] = display_name
     if email:
         profile["email"] = email
-    if picture.startswith(("https://", "http://")):
+    if picture.startswith(("https://", "http://")) or _small_image(picture):
         profile["picture"] = picture
     return profile
+
+
+# Backstage's Microsoft Graph provider embeds photos as data URIs; a bounded one is kept
+# (the portal serves it as a file of its own, never inline).
+MAX_DATA_PICTURE = 96 * 1024
+_DATA_PICTURE = ("data:image/png;base64,", "data:image/jpeg;base64,", "data:image/gif;base64,",
+                 "data:image/webp;base64,")  # fmt: skip
+
+
+def _small_image(picture: str) -> bool:
+    return picture.startswith(_DATA_PICTURE) and len(picture) <= MAX_DATA_PICTURE
 
 
 def _entity(

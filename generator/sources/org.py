@@ -104,11 +104,11 @@ def open_org_source(
     provider = open_provider(settings, env)
     folder = org_folder(cache_dir, settings)
     label = provider_label(settings)
-    secrets = provider.secrets()
     try:
         org = provider.fetch()
     except OrgSourceError as exc:
-        error = _scrub(str(exc), secrets)
+        # Asked after the fetch: a provider learns access tokens while it runs.
+        error = _scrub(str(exc), provider.secrets())
         report = OrgReport(provider.title, label, None, error=error)
         return _last_good(folder, label, error), report
     sync = sync_folder(
