@@ -23,6 +23,7 @@ from .errors import BacklotError
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_DESCRIPTOR_GLOBS",
+    "DEFAULT_PICTURE_HOSTS",
     "DEFAULT_PLUGINS",
     "ORG_SOURCE_TYPES",
     "AnnotationLink",
@@ -328,6 +329,20 @@ class AnnotationLink(_Settings):
     url: str = Field(description="e.g. https://grafana.acme.com/d/{value}")
 
 
+# Where the org providers' pictures live: GitHub's avatars (teams and users), Gravatar, and
+# Google Workspace's profile photos. Microsoft Graph embeds photos as data: URIs.
+DEFAULT_PICTURE_HOSTS: tuple[str, ...] = (
+    "avatars.githubusercontent.com",
+    "gravatar.com",
+    "www.gravatar.com",
+    "secure.gravatar.com",
+    "lh3.googleusercontent.com",
+    "lh4.googleusercontent.com",
+    "lh5.googleusercontent.com",
+    "lh6.googleusercontent.com",
+)
+
+
 class SiteSettings(_Settings):
     title: str = "Backlot"
     graph_depth: int = Field(default=2, ge=1, le=4)
@@ -347,6 +362,25 @@ class SiteSettings(_Settings):
         description="the portal's public address, e.g. https://portal.acme.com/: what "
         "backlot badge puts in front of the links it prints for READMEs",
     )
+    picture_hosts: tuple[str, ...] = Field(
+        default=DEFAULT_PICTURE_HOSTS,
+        description="hosts (https; host or host:port) that Group and User pictures "
+        "(spec.profile.picture) are fetched from at build time, to be served by the portal "
+        "itself; default: GitHub's, Gravatar's and Google's avatar hosts",
+    )
+
+    @field_validator("picture_hosts")
+    @classmethod
+    def _picture_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            name, _, port = host.partition(":")
+            if not _HOST.fullmatch(name) or (
+                port and not (port.isdigit() and 0 < int(port) < 65536)
+            ):
+                raise ValueError(
+                    f"{host!r} is not a host name (like avatars.acme.com, or with :port)"
+                )
+        return hosts
 
     @field_validator("base_url")
     @classmethod

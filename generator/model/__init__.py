@@ -20,6 +20,7 @@ from ._formats import (
     repository_web_address,
     safe_url,
 )
+from ._images import RASTER_TYPES, raster_type
 from ._json_values import MAX_NESTING, json_safe, json_size, nesting_depth
 from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, find_kind
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
@@ -28,10 +29,12 @@ from ._schema import FieldPath, Problem, dotted
 from ._urls import (
     BADGES_PREFIX,
     DOCS_PREFIX,
+    PICTURES_PREFIX,
     badge_file,
     docs_site_dir,
     entity_dir,
     entity_page,
+    picture_file,
     portal_link_from_docs,
 )
 from ._validate import EntityCheck, Relation, check_entity
@@ -45,6 +48,8 @@ __all__ = [
     "KINDS",
     "MAX_NESTING",
     "METADATA",
+    "PICTURES_PREFIX",
+    "RASTER_TYPES",
     "RELATION_INVERSES",
     "RELATION_TITLES",
     "SAFE_SCHEMES",
@@ -82,7 +87,9 @@ __all__ = [
     "nesting_depth",
     "outside_origin",
     "parse_ref",
+    "picture_file",
     "portal_link_from_docs",
+    "raster_type",
     "repository_identity",
     "repository_web_address",
     "safe_url",

@@ -8,6 +8,7 @@ the portal's root and name ``index.html``, so links work at any base path and fr
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote
 
 from ._refs import EntityRef
@@ -15,16 +16,21 @@ from ._refs import EntityRef
 __all__ = [
     "BADGES_PREFIX",
     "DOCS_PREFIX",
+    "PICTURES_PREFIX",
     "badge_file",
     "docs_site_dir",
     "entity_dir",
     "entity_page",
+    "picture_file",
     "portal_link_from_docs",
 ]
 
 DOCS_PREFIX = "docs/"  # where the portal serves TechDocs (the bucket's prefix, by the CDN)
 # README badges, one folder per entity; served without sign-in behind the edge check.
 BADGES_PREFIX = "badges/"
+# Group and User pictures, copied at build time (site/_pictures.py): named by their URL,
+# not their format, so the type of one is read from its bytes (publish/_files.py).
+PICTURES_PREFIX = "pictures/"
 
 
 def entity_dir(ref_key: str) -> str:
@@ -41,6 +47,13 @@ def badge_file(ref_key: str, badge: str) -> str:
     """``component:default/orders``, "owner" → ``badges/default/component/orders/owner.svg``:
     the entity's folder, as below ``catalog/`` and ``docs/``."""
     return f"{BADGES_PREFIX}{quote(EntityRef.from_key(ref_key).storage_path)}/{badge}.svg"
+
+
+def picture_file(url: str) -> str:
+    """Where the portal serves the picture of ``spec.profile.picture`` ``url``: a name
+    that changes exactly when the URL does (``.image``: whatever raster type it holds)."""
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
+    return f"{PICTURES_PREFIX}{digest}.image"
 
 
 def docs_site_dir(storage_path: str) -> str:

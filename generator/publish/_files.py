@@ -3,7 +3,9 @@
 Types come from one table here, not from ``mimetypes``: that module reads the build
 machine's ``/etc/mime.types``, so the same site would be published with different headers
 from different runners. Anything not in the table is served as bytes to download, never
-as something a browser renders.
+as something a browser renders. The one exception is ``pictures/``: the site names each
+picture by its URL, not its format, so its type is read from its first bytes (a raster
+type or nothing).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..model import BADGES_PREFIX
+from ..model import BADGES_PREFIX, PICTURES_PREFIX, raster_type
 
 __all__ = [
     "IMMUTABLE",
@@ -31,6 +33,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # README badges (badges/): GitHub's image proxy and browsers fetch them on every README
 # view; five minutes, as shields.io's, and the CDN's copy is invalidated on publish.
 BADGE = "public, max-age=300"
+# Group and User pictures (pictures/) change in place when the image behind their URL
+# does; people change their photo rarely: a day, and the CDN's copy is invalidated.
+PICTURE = "public, max-age=86400"
 
 _TEXT = "; charset=utf-8"
 CONTENT_TYPES = {
@@ -70,7 +75,10 @@ CONTENT_TYPES = {
 DOWNLOAD = "application/octet-stream"
 
 
-def content_type(relpath: str) -> str:
+def content_type(relpath: str, head: bytes = b"") -> str:
+    """The type of ``relpath``; ``head``, its first bytes, decides it under ``pictures/``."""
+    if relpath.startswith(PICTURES_PREFIX):
+        return raster_type(head) or DOWNLOAD
     name = relpath.rsplit("/", 1)[-1]
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     return CONTENT_TYPES.get(extension, DOWNLOAD)
@@ -97,6 +105,8 @@ def fingerprinted(relpath: str) -> bool:
 def cache_control(relpath: str) -> str:
     if fingerprinted(relpath):
         return IMMUTABLE
+    if relpath.startswith(PICTURES_PREFIX):
+        return PICTURE
     return BADGE if relpath.startswith(BADGES_PREFIX) else REVALIDATE
 
 
@@ -107,10 +117,11 @@ class LocalFile:
     sha256: str
     md5: str  # what S3 gives a single-part upload as its ETag (docs sites' sync)
     size: int
+    head: bytes = b""  # the first bytes, for the files typed by them (pictures/)
 
     @property
     def content_type(self) -> str:
-        return content_type(self.relpath)
+        return content_type(self.relpath, self.head)
 
     @property
     def cache_control(self) -> str:
@@ -136,6 +147,7 @@ def local_files(folder: Path) -> list[LocalFile]:
                 hashlib.sha256(data).hexdigest(),
                 hashlib.md5(data, usedforsecurity=False).hexdigest(),
                 len(data),
+                data[:16] if relpath.startswith(PICTURES_PREFIX) else b"",
             )
         )
     return found

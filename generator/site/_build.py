@@ -27,7 +27,8 @@ from ._health_page import HealthPage
 from ._list_pages import CatalogIndex, DocsIndex, HomePage, ProblemsPage
 from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
-from ._ownership import pages_aggregating
+from ._ownership import pages_aggregating, pages_under
+from ._pictures import Pictures
 from ._search import SearchIndex
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
@@ -73,6 +74,7 @@ def build_site(
     else:
         dirty = within(model, seeds, radius)
         dirty |= pages_aggregating(model, dirty)
+        dirty |= pages_under(model, seeds)
     # progress(rendered, total): the entity pages this build renders (EntityPages keeps
     # the others), announced before the first is rendered.
     pages = sum(1 for k in model.entities if k in dirty or not (out / entity_page(k)).is_file())
@@ -107,6 +109,7 @@ def build_site(
     families: list[PageFamily] = [
         EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
         Badges(workers),
+        Pictures(),
         CatalogIndex(),
         HomePage(),
         DocsIndex(),

@@ -8,7 +8,13 @@ from collections.abc import Iterable
 
 from ._model import SiteModel
 
-__all__ = ["MAX_AGGREGATED", "aggregated_owned", "owners_aggregated", "pages_aggregating"]
+__all__ = [
+    "MAX_AGGREGATED",
+    "aggregated_owned",
+    "owners_aggregated",
+    "pages_aggregating",
+    "pages_under",
+]
 
 # A company's root group aggregates the whole catalog: the page lists this many and says
 # how many more (the catalog filters by owner for the rest).
@@ -57,4 +63,23 @@ def pages_aggregating(model: SiteModel, keys: Iterable[str]) -> set[str]:
             elif owner.startswith("user:"):
                 for group in model.related(owner, "memberOf"):
                     found |= _closure(model, group, "childOf")
+    return found & set(model.entities)
+
+
+def pages_under(model: SiteModel, keys: Iterable[str]) -> set[str]:
+    """The Group pages below one of ``keys`` at any depth: each shows its parents up to
+    the root, so a group renamed (or gone) changes every descendant's page. Found through
+    the children's ``childOf``, which still name a group that is gone."""
+    children: dict[str, list[str]] = {}
+    for key, pairs in model.relations.items():
+        for relation, target in pairs:
+            if relation == "childOf":
+                children.setdefault(target, []).append(key)
+    found: set[str] = set()
+    todo = [k for k in keys if k.startswith("group:")]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
     return found & set(model.entities)

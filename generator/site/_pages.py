@@ -15,6 +15,7 @@ from ._context import label as time_label
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._ownership import MAX_AGGREGATED, aggregated_owned, owners_aggregated
+from ._pictures import Avatar, avatar
 from ._safety import markdown_to_html, safe_url
 from ._templates import TemplateView, template_view
 from .apis import ApiReference, api_reference
@@ -32,6 +33,9 @@ def view_dir(entity_folder: str, view: str) -> str:
 
 
 MAX_DEFINITION_CHARS = 200_000
+# Member cards on a Group's page (each with a picture); past this many, the page says how
+# many more and links the Dependencies view, which lists every member.
+MAX_MEMBER_CARDS = 120
 
 
 @dataclass
@@ -67,6 +71,34 @@ class Ownership:
     direct: list[EntityRow]
     aggregated: list[EntityRow]
     aggregated_total: int
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """A member (or a User's group) as Backstage's member cards show it: picture, display
+    name linking its page, e-mail."""
+
+    key: str
+    label: str
+    href: str | None
+    email: str | None
+    email_href: str | None
+    avatar: Avatar
+
+
+@dataclass
+class Hierarchy:
+    """Where a Group sits: its parents up to the root (root first), and its child groups."""
+
+    chain: list[RefView]
+    children: list[PersonCard]
+    cycle: bool = False  # the parents lead back to a group already in the chain
+
+
+@dataclass
+class Members:
+    cards: list[PersonCard]
+    total: int
 
 
 @dataclass
@@ -119,6 +151,9 @@ class EntityView:
     # "My teams" in the catalog: the owners a reader adopts with the page's button (a
     # User's page adopts the user and its groups, as Backstage's "Owned" filter does).
     my_team_keys: list[str] = field(default_factory=list)
+    avatar: Avatar | None = None  # a Group's or a User's picture (or initials)
+    hierarchy: Hierarchy | None = None  # a Group's
+    members: Members | None = None  # a Group's members, a User's groups
 
 
 @dataclass(frozen=True)
@@ -248,7 +283,59 @@ def entity_view(
         api_reference=reference,
         ownership=_ownership(model, key) if kind in ("Group", "User") else None,
         my_team_keys=_my_team_keys(model, key),
+        avatar=avatar(model, key, settings.picture_hosts) if kind in ("Group", "User") else None,
+        hierarchy=_hierarchy(model, key, settings) if kind == "Group" else None,
+        members=_members(model, key, settings) if kind in ("Group", "User") else None,
     )
+
+
+def _person(model: SiteModel, key: str, settings: SiteSettings) -> PersonCard:
+    if key not in model.entities:
+        ref = model.ref(key)
+        return PersonCard(key, ref.label, None, None, None, Avatar("?", None, 0))
+    email = _email(model.entities[key])
+    return PersonCard(
+        key,
+        model.labels[key][1],
+        entity_page(key),
+        email,
+        safe_url(f"mailto:{quote(email, safe='@.+')}") if email else None,
+        avatar(model, key, settings.picture_hosts),
+    )
+
+
+def _email(entity: dict[str, Any]) -> str | None:
+    spec = entity.get("spec") or {}
+    profile = spec.get("profile") if isinstance(spec, dict) else None
+    email = profile.get("email") if isinstance(profile, dict) else None
+    return email if isinstance(email, str) and email.strip() else None
+
+
+def _hierarchy(model: SiteModel, key: str, settings: SiteSettings) -> Hierarchy:
+    chain: list[RefView] = []
+    seen = {key}
+    parent = next(iter(model.related(key, "childOf")), None)
+    cycle = False
+    while parent is not None:
+        if parent in seen:
+            cycle = True
+            break
+        seen.add(parent)
+        chain.append(model.ref(parent))
+        parent = next(iter(model.related(parent, "childOf")), None)
+    children = [_person(model, child, settings) for child in model.related(key, "parentOf")]
+    return Hierarchy(chain[::-1], sorted(children, key=_card_order), cycle)
+
+
+def _members(model: SiteModel, key: str, settings: SiteSettings) -> Members:
+    relation = "hasMember" if key.startswith("group:") else "memberOf"
+    related = model.related(key, relation)
+    cards = sorted((_person(model, k, settings) for k in related), key=_card_order)
+    return Members(cards[:MAX_MEMBER_CARDS], len(cards))
+
+
+def _card_order(card: PersonCard) -> tuple[str, str]:
+    return (card.label.lower(), card.key)
 
 
 def _my_team_keys(model: SiteModel, key: str) -> list[str]:
@@ -331,12 +418,8 @@ def _sections(model: SiteModel, key: str) -> list[Section]:
         ]
 
     sections: list[Section] = []
-    if kind == "Group":
-        sections.append(Section("Members", rows("hasMember")))
-        sections.append(Section("Sub-groups", rows("parentOf")))
-    elif kind == "User":
-        sections.append(Section("Groups", rows("memberOf")))
-    elif kind == "System":
+    # A Group's members and child groups, a User's groups: cards of their own (members).
+    if kind == "System":
         for title, prefix in (
             ("Components", "component:"),
             ("APIs", "api:"),

@@ -420,3 +420,78 @@ def guarded_page(browser: Any) -> Iterator[GuardedPageFactory]:
     for guard in opened:
         with contextlib.suppress(Exception):
             guard.close()
+
+
+# --------------------------------------------------------------------------- org pages
+
+
+@dataclass(frozen=True)
+class GroupPortal:
+    """A built portal of a small org (``root`` > ``engineering`` > ``payments``, and
+    ``payments``' child ``payments-api``) whose members' pictures came from an https host
+    on 127.0.0.1 that is stopped once the build has copied them (so a page that hot-linked
+    a picture would show nothing), from a data URI, and from addresses that fail."""
+
+    site: Path
+    pictures: dict[str, str]  # user name → its spec.profile.picture
+
+
+@pytest.fixture(scope="session")
+def group_portal(tmp_path_factory: pytest.TempPathFactory) -> GroupPortal:
+    import base64
+    import json
+
+    from tests.conftest import run_backlot, write_tree
+    from tests.picture_host import Answer, PictureHost, png
+
+    root = tmp_path_factory.mktemp("group-portal")
+    host = PictureHost()
+    host.start_tls(root / "tls")
+    host.routes["/alice.png"] = Answer(body=png((200, 30, 30), 32))
+    pictures = {
+        "alice": f"{host.base}/alice.png",
+        "bob": "data:image/png;base64," + base64.b64encode(png((30, 30, 200), 32)).decode(),
+        "carol": f"{host.base}/gone.png",  # the host answers 404: initials
+        "dave": "https://elsewhere.example/dave.png",  # a host not allowed: initials
+    }
+
+    def entity(kind: str, name: str, spec: dict[str, Any]) -> str:
+        meta = {"name": name}
+        return json.dumps(
+            {"apiVersion": "backstage.io/v1alpha1", "kind": kind, "metadata": meta, "spec": spec}
+        )
+
+    def group(name: str, display: str, parent: str | None) -> str:
+        spec: dict[str, Any] = {"type": "team", "children": [], "profile": {"displayName": display}}
+        if parent:
+            spec["parent"] = parent
+        return entity("Group", name, spec)
+
+    documents = [
+        group("root", "Acme", None),
+        group("engineering", "Engineering", "root"),
+        group("payments", "Payments", "engineering"),
+        group("payments-api", "Payments API", "payments"),
+    ]
+    for name, picture in pictures.items():
+        profile = {"displayName": name.title(), "email": f"{name}@acme.example", "picture": picture}
+        documents.append(entity("User", name, {"profile": profile, "memberOf": ["payments"]}))
+    write_tree(root / "org", {"people/catalog-info.yaml": "\n---\n".join(documents)})
+    (root / "backlot.yaml").write_text(f"site:\n  picture_hosts: [{host.netloc}]\n")
+    try:
+        result = run_backlot(
+            "build",
+            root / "org",
+            "-o",
+            root / "site",
+            "--cache-dir",
+            root / "cache",
+            "--config",
+            root / "backlot.yaml",
+            env={"SSL_CERT_FILE": str(host.cert_file)},
+        )
+    finally:
+        host.stop()
+    if result.returncode != 0:
+        pytest.fail(f"the org build failed\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return GroupPortal(root / "site", pictures)
