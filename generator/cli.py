@@ -61,7 +61,15 @@ from .model import (
     portal_link_from_docs,
     repository_identity,
 )
-from .org import OrgSourceError, open_provider, org_files, sync_folder
+from .org import (
+    ORG_INDEX,
+    OrgSourceError,
+    last_sync,
+    open_provider,
+    org_files,
+    org_location,
+    sync_folder,
+)
 from .publish import (
     Guards,
     PortalTarget,
@@ -1035,7 +1043,8 @@ def org_group() -> None:
 def org_sync(directory: Path, chosen: str | None, force: bool, config_path: Path | None) -> None:
     """Write an identity provider's Groups and Users into DIR, an org repository.
 
-    One file per group (groups/NAME.yaml) and per user (users/NAME.yaml), in a stable
+    One file per group (groups/NAME.yaml) and per user (users/NAME.yaml), and a
+    catalog-info.yaml Location of them unless DIR has its own, in a stable
     order with stable bytes: only files whose content changed are rewritten, and only
     files an earlier sync wrote are deleted, so a scheduled workflow can open a pull
     request with exactly the difference (.github/workflows/org-sync.yml). The sources are
@@ -1066,9 +1075,14 @@ def org_sync(directory: Path, chosen: str | None, force: bool, config_path: Path
             found = provider.fetch()
     except OrgSourceError as exc:
         raise click.ClickException(f"{label}: {exc}") from None
+    files = org_files(found)
+    # The repository's index: written when there is none, or when a sync wrote it.
+    ours = last_sync(directory).get("files")
+    if not (directory / ORG_INDEX).exists() or (isinstance(ours, list) and ORG_INDEX in ours):
+        files[ORG_INDEX] = org_location(found)
     result = sync_folder(
         directory,
-        org_files(found),
+        files,
         found.source,
         max_shrink=settings.max_shrink,
         force=force or settings.force,
@@ -1081,7 +1095,7 @@ def org_sync(directory: Path, chosen: str | None, force: bool, config_path: Path
         click.echo(f"  written: {relpath}")
     for relpath in result.removed:
         click.echo(f"  removed: {relpath}")
-    line = f"{label} → {directory}: {result.summary()} ({found.requests} requests)"
+    line = f"{label} → {directory}: {result.summary()} ({counted(found.requests, 'request')})"
     click.echo(line)
     if in_actions():
         changes = "".join(f"- `{p}` written\n" for p in result.written)

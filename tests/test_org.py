@@ -4,6 +4,7 @@ last good org."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,62 @@ def test_an_org_source_feeds_the_catalog_and_keeps_the_last_good_org(
     assert failed.error == "refused ***"  # the provider's own message, scrubbed
     assert stale.stale("groups/platform.yaml")[0] == "refused ***"
     assert len(build_catalog([stale], CatalogSettings()).entities) == 6  # the last good org
+
+
+# --------------------------------------------------------------------------- backlot org sync
+
+
+def test_org_sync_writes_an_org_repository_idempotently_behind_the_guard(
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import run_backlot
+    from tests.github_teams_fake import FakeGitHubTeams
+
+    token = "ghp_org-sync-token-0123456789"
+    fake = FakeGitHubTeams(token)
+    fake.start()
+    try:
+        fake.person("octocat", name="Mona Lisa Octocat")
+        fake.person("hubot", name="Hubot")
+        fake.team("engineering", "Engineering", members=[])
+        fake.team("platform", "Platform", parent="engineering", members=["octocat", "hubot"])
+        fake.team("sre", "SRE", parent="platform", members=["hubot"])
+        config = tmp_path / "backlot.yaml"
+        config.write_text(
+            "org:\n  sources:\n    - type: github-teams\n      org: acme\n"
+            f"      api_url: {fake.base}\n      token_env: ORG_TOKEN\n"
+        )
+        env = {"ORG_TOKEN": token}
+        repo = tmp_path / "org-repo"
+
+        first = run_backlot("org", "sync", repo, "--config", config, env=env)
+        assert first.returncode == 0, first.stderr
+        assert "github-teams:acme → " in first.stdout and "3 groups, 2 users" in first.stdout
+        assert "written: groups/platform.yaml" in first.stdout
+        platform = yaml.safe_load((repo / "groups/platform.yaml").read_text())
+        assert platform["spec"]["parent"] == "engineering"
+        assert platform["spec"]["children"] == ["sre"]
+        assert token not in first.stdout + first.stderr
+
+        before = {p: p.stat().st_mtime_ns for p in repo.rglob("*.yaml")}
+        second = run_backlot("org", "sync", repo, "--config", config, env=env)
+        assert second.returncode == 0 and "0 files written, 6 unchanged, 0 removed" in second.stdout
+        assert {p: p.stat().st_mtime_ns for p in repo.rglob("*.yaml")} == before
+
+        fake.teams.clear()  # a broken filter, a revoked permission: every team gone
+        refused = run_backlot("org", "sync", repo, "--config", config, env=env)
+        assert refused.returncode == 1
+        assert "gave 0 groups, the last sync 3" in refused.stderr
+        assert (repo / "groups/platform.yaml").is_file()
+        forced = run_backlot("org", "sync", repo, "--config", config, "--force", env=env)
+        assert forced.returncode == 0 and "removed: groups/platform.yaml" in forced.stdout
+
+        # What the sync wrote is an org repository the catalog reads like any other.
+        # Its catalog-info.yaml is a Location of the group and user files.
+        catalog = run_backlot("catalog", repo, "-o", tmp_path / "c.json")
+        assert catalog.returncode == 0, catalog.stderr
+        entities = json.loads((tmp_path / "c.json").read_text())["entities"]
+        names = {e["metadata"]["name"] for e in entities}
+        assert names == {"org-github-teams_acme", "octocat", "hubot"}  # the teams went
+    finally:
+        fake.stop()

@@ -18,11 +18,12 @@ from ..config import OrgSource
 from ._folder import MANIFEST, FolderSync, last_sync, sync_folder
 from ._model import Org, OrgGroup, OrgProvider, OrgSourceError, OrgUser
 from ._naming import email_local_part, kebab_case, normalize_name
-from ._render import GROUPS_DIR, USERS_DIR, org_entities, org_files
+from ._render import GROUPS_DIR, ORG_INDEX, USERS_DIR, org_entities, org_files, org_location
 
 __all__ = [
     "GROUPS_DIR",
     "MANIFEST",
+    "ORG_INDEX",
     "USERS_DIR",
     "FolderSync",
     "Org",
@@ -37,6 +38,7 @@ __all__ = [
     "open_provider",
     "org_entities",
     "org_files",
+    "org_location",
     "sync_folder",
 ]
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..files import write_atomic
-from ._render import GROUPS_DIR
+from ._render import GROUPS_DIR, USERS_DIR
 
 __all__ = ["MANIFEST", "FolderSync", "last_sync", "sync_folder"]
 
@@ -59,7 +59,7 @@ def sync_folder(
 ) -> FolderSync:
     """Make ``folder`` hold exactly ``files`` of this sync (other files are left alone)."""
     groups = sum(1 for p in files if p.startswith(GROUPS_DIR))
-    users = len(files) - groups
+    users = sum(1 for p in files if p.startswith(USERS_DIR))
     before = last_sync(folder)
     result = FolderSync(groups=groups, users=users)
     if not force:

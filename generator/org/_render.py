@@ -9,12 +9,14 @@ from typing import Any
 import yaml
 
 from ._model import Org
+from ._naming import normalize_name
 
-__all__ = ["GROUPS_DIR", "USERS_DIR", "org_entities", "org_files"]
+__all__ = ["GROUPS_DIR", "ORG_INDEX", "USERS_DIR", "org_entities", "org_files", "org_location"]
 
 GROUPS_DIR = "groups/"
 USERS_DIR = "users/"
 API_VERSION = "backstage.io/v1alpha1"
+ORG_INDEX = "catalog-info.yaml"  # an org repository's Location of its groups and users
 
 
 def org_entities(org: Org) -> list[dict[str, Any]]:
@@ -62,6 +64,22 @@ def org_files(org: Org) -> dict[str, bytes]:
         )
         files[f"{folder}{entity['metadata']['name']}.yaml"] = (header + text).encode("utf-8")
     return files
+
+
+def org_location(org: Org) -> bytes:
+    """The org repository's ``catalog-info.yaml``: a Location of its group and user files,
+    so the repository is found as any other (by its default descriptor name)."""
+    entity = {
+        "apiVersion": API_VERSION,
+        "kind": "Location",
+        "metadata": {
+            "name": normalize_name(f"org-{org.source}"),
+            "description": f"Groups and users from {org.source}, written by backlot org sync.",
+        },
+        "spec": {"type": "file", "targets": [f"./{GROUPS_DIR}*.yaml", f"./{USERS_DIR}*.yaml"]},
+    }
+    text = yaml.safe_dump(entity, sort_keys=False, allow_unicode=True, width=1000)
+    return (f"# Written by backlot org sync: edit {org.source} instead.\n" + text).encode()
 
 
 def _profile(display_name: str, email: str, picture: str) -> dict[str, str]:

@@ -30,6 +30,7 @@ from ..org import (
     org_files,
     sync_folder,
 )
+from ..text import counted
 from ._repository import LocalRepository, SourceError
 from .local import find_descriptors
 
@@ -65,7 +66,8 @@ class OrgReport:
         if self.error:
             return f"{self.title} {self.label}: {self.error}; the last good org is used"
         assert self.sync is not None
-        line = f"{self.title} {self.label}: {self.sync.summary()} ({self.requests} requests)"
+        requests = counted(self.requests, "request")
+        line = f"{self.title} {self.label}: {self.sync.summary()} ({requests})"
         if self.sync.refused:
             line += "; the last good org is used"
         return line
