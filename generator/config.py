@@ -43,6 +43,7 @@ __all__ = [
     "GitSource",
     "GoogleWorkspaceSource",
     "LocalSource",
+    "OktaHierarchy",
     "OktaOAuth",
     "OktaSource",
     "OrgSettings",
@@ -64,6 +65,16 @@ DEFAULT_DESCRIPTOR_GLOBS: tuple[str, ...] = ("catalog-info.yaml", "catalog-info.
 # techdocs-core bundles search, monorepo and gh-admonitions; material's search too.
 DEFAULT_PLUGINS = ("techdocs-core", "search", "material/search", "gh-admonitions")
 _HOST = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+
+
+def _regular_expression(value: str | None) -> str | None:
+    """A setting that is a regular expression: checked when backlot.yaml is read."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
 
 
 class _Settings(BaseModel):
@@ -137,12 +148,7 @@ class GitHubSource(_Settings):
     @field_validator("repositories")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
+        return _regular_expression(value)
 
 
 class UrlSource(_Settings):
@@ -207,6 +213,11 @@ class GitHubTeamsSource(_OrgSource):
     app: GitHubApp | None = None
     teams: str | None = Field(default=None, description="only team slugs matching this regex")
 
+    @field_validator("teams")
+    @classmethod
+    def _teams(cls, value: str | None) -> str | None:
+        return _regular_expression(value)
+
 
 class EntraSource(_OrgSource):
     """Microsoft Entra ID (Azure AD) through Microsoft Graph: Backstage's
@@ -236,6 +247,16 @@ class OktaOAuth(_Settings):
     scopes: tuple[str, ...] = ("okta.groups.read", "okta.users.read")
 
 
+class OktaHierarchy(_Settings):
+    """Okta groups are flat; a profile attribute can name each group's parent (Roadie's
+    hierarchyConfig)."""
+
+    parent_key: str = Field(description="profile attribute holding the parent's key")
+    key: str | None = Field(
+        default=None, description="profile attribute a parent_key refers to (default: the name)"
+    )
+
+
 class OktaSource(_OrgSource):
     """Okta groups, users and memberships."""
 
@@ -248,6 +269,7 @@ class OktaSource(_OrgSource):
     )
     group_naming: Literal["kebab-case-name", "id", "profile-name"] = "kebab-case-name"
     user_naming: Literal["strip-domain-email", "email", "id"] = "strip-domain-email"
+    hierarchy: OktaHierarchy | None = None
 
 
 class GoogleWorkspaceSource(_OrgSource):

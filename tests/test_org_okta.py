@@ -275,6 +275,12 @@ def test_hierarchy_from_profile_attributes(fake: FakeOkta) -> None:
     fake.groups[1]["profile"]["parentOrgId"] = "engineering"
     org = okta_fetch(fake, hierarchy=("profile.parentOrgId", None))
     assert org.groups["platform"].parent == "engineering"
+    # As backlot.yaml sets it.
+    source = OktaSource.model_validate(
+        {"type": "okta", "org_url": fake.base, "hierarchy": {"parent_key": "profile.parentOrgId"}}
+    )
+    org = OktaProvider(source, {"OKTA_TOKEN": TOKEN}, sleep=Sleeps()).fetch()
+    assert org.groups["platform"].parent == "engineering"
 
 
 def test_a_group_whose_members_cannot_be_read_is_a_note(fake: FakeOkta) -> None:

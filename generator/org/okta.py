@@ -64,7 +64,9 @@ class OktaProvider:
         self._sleep = sleep
         self._clock = clock
         self._max_wait = max_wait
-        # (parent_key, key), Roadie's hierarchyConfig; OktaSource has no field for it yet.
+        # (parent_key, key), Roadie's hierarchyConfig.
+        if hierarchy is None and settings.hierarchy is not None:
+            hierarchy = (settings.hierarchy.parent_key, settings.hierarchy.key)
         self.hierarchy = hierarchy
         self._token = env.get(settings.token_env, "").strip()
         self._key = env.get(settings.oauth.private_key_env, "").strip() if settings.oauth else ""
