@@ -8,10 +8,12 @@ import errno
 import functools
 import http.server
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
 from .errors import BacklotError
+from .model import PICTURES_PREFIX, raster_type
 
 __all__ = ["CannotListen", "serve_folder"]
 
@@ -33,6 +35,15 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Referrer-Policy", "strict-origin-when-cross-origin")
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        # Pictures are named by their URL, not their format: their bytes say what they are,
+        # as the publish step tells the bucket.
+        relative = os.path.relpath(path, self.directory).replace(os.sep, "/")
+        if relative.startswith(PICTURES_PREFIX):
+            with contextlib.suppress(OSError), open(path, "rb") as image:
+                return raster_type(image.read(16)) or "application/octet-stream"
+        return super().guess_type(path)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         # As the CDN does: a missing path gets the portal's own "not found" page.

@@ -19,6 +19,8 @@ def portal(tmp_path: Path) -> Path:
     folder = tmp_path / "site"
     folder.mkdir()
     (folder / "index.html").write_text("<!doctype html><title>Portal</title>")
+    (folder / "pictures").mkdir()
+    (folder / "pictures/0123abcd.image").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
     return folder
 
 
@@ -58,6 +60,9 @@ def test_host_and_a_free_port(portal: Path) -> None:
         with urllib.request.urlopen(url, timeout=10) as response:
             assert b"<title>Portal</title>" in response.read()
             assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+        # A picture is named by its URL: its bytes say its type, as publish says it.
+        with urllib.request.urlopen(url + "pictures/0123abcd.image", timeout=10) as response:
+            assert response.headers["Content-Type"] == "image/png"
     finally:
         server.terminate()
         server.wait(timeout=10)
