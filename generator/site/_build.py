@@ -9,7 +9,9 @@ are done is written last.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import SiteSettings
 from ..context import ContextSnapshot
@@ -55,19 +57,11 @@ def build_site(
     stage's) says which entities' docs failed and why.
     ``catalog_file``, when given, is the catalog.json ``catalog`` came from."""
     settings = settings or SiteSettings()
-    workspace = Workspace(cache_dir, out)
-    model = SiteModel.from_catalog(catalog)
-    docs_sites = read_docs_sites(out / DOCS_PREFIX)
-    for path, published in (published_docs or {}).items():
-        docs_sites.setdefault(path, published)
-    attach_docs(model, docs_sites, docs_report or DocsReport())
-    now = build_time()
-    csp = content_security_policy(allowed_hosts)
-    activity = frozenset(activity_keys(context_snapshot, model.entities))
-    # Which context sources are configured decides which pages have an Activity tab.
-    sources = sorted(context_snapshot.runs) if activity and context_snapshot else []
-    inputs = inputs_digest(settings, csp, extra=",".join(sources))
-    changed, seeds, state = changed_times(model, workspace.site_state, inputs)
+    report = docs_report or DocsReport()
+    read = _read(
+        catalog, out, cache_dir, settings, report, published_docs, allowed_hosts, context_snapshot
+    )
+    model, workspace, seeds = read.model, read.workspace, read.seeds
     radius = max(settings.graph_depth, 2)
     if seeds is None:
         dirty = set(model.entities)
@@ -89,22 +83,7 @@ def build_site(
             "pending": sorted(dirty) if seeds is not None else "all",
         },
     )
-    context = SiteContext(
-        model=model,
-        settings=settings,
-        keys=tuple(sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))),
-        changed=changed,
-        dirty=frozenset(dirty),
-        docs_sites=docs_sites,
-        csp=csp,
-        now=now,
-        workspace=workspace,
-        scratch=workspace.scratch_for(out),
-        catalog_file=catalog_file,
-        env=environment(csp, activity_nav=bool(activity)),
-        activity=context_snapshot if activity else None,
-        activity_keys=activity,
-    )
+    context = read.context(frozenset(dirty), catalog_file)
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     families: list[PageFamily] = [
         EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
@@ -131,7 +110,7 @@ def build_site(
         out, workspace.site_manifest, workspace.site_journal, result.stats.files
     )
     # Last: the state that says these pages are done.
-    dump_json(workspace.site_state, state)
+    dump_json(workspace.site_state, read.state)
     return result
 
 
@@ -152,16 +131,11 @@ def build_activity(
     why, and nothing is written."""
     settings = settings or SiteSettings()
     workspace = Workspace(cache_dir, out)
-    model = SiteModel.from_catalog(catalog)
-    docs_sites = read_docs_sites(out / DOCS_PREFIX)
-    for path, published in (published_docs or {}).items():
-        docs_sites.setdefault(path, published)
-    attach_docs(model, docs_sites, DocsReport.read(workspace.docs_report))
-    csp = content_security_policy(allowed_hosts)
-    activity = frozenset(activity_keys(context_snapshot, model.entities))
-    sources = sorted(context_snapshot.runs) if activity else []
-    inputs = inputs_digest(settings, csp, extra=",".join(sources))
-    changed, seeds, _ = changed_times(model, workspace.site_state, inputs)
+    report = DocsReport.read(workspace.docs_report)
+    read = _read(
+        catalog, out, cache_dir, settings, report, published_docs, allowed_hosts, context_snapshot
+    )
+    seeds = read.seeds
     if seeds is None or seeds:
         why = (
             "the catalog changed since the portal was built"
@@ -169,22 +143,7 @@ def build_activity(
             else "the portal was built from another catalog or with other settings"
         )
         return SiteResult(needs_build=why)
-    context = SiteContext(
-        model=model,
-        settings=settings,
-        keys=tuple(sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))),
-        changed=changed,
-        dirty=frozenset(),
-        docs_sites=docs_sites,
-        csp=csp,
-        now=build_time(),
-        workspace=workspace,
-        scratch=workspace.scratch_for(out),
-        catalog_file=None,
-        env=environment(csp, activity_nav=bool(activity)),
-        activity=context_snapshot if activity else None,
-        activity_keys=activity,
-    )
+    context = read.context(frozenset(), None)
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
     ActivityPages().render(context, output)
     ProblemsPage().render(context, output)
@@ -198,3 +157,66 @@ def build_activity(
         only=is_activity_file,
     )
     return result
+
+
+@dataclass
+class _Read:
+    """What a render reads before it writes: the catalog indexed, the docs attached, what
+    changed since the last build; and the context of the pages from it."""
+
+    model: SiteModel
+    workspace: Workspace
+    settings: SiteSettings
+    docs_sites: dict[str, DocsSite]
+    csp: str
+    snapshot: ContextSnapshot | None
+    activity: frozenset[str]
+    changed: dict[str, str]
+    seeds: set[str] | None
+    state: dict[str, Any]
+
+    def context(self, dirty: frozenset[str], catalog_file: Path | None) -> SiteContext:
+        model = self.model
+        return SiteContext(
+            model=model,
+            settings=self.settings,
+            keys=tuple(sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))),
+            changed=self.changed,
+            dirty=dirty,
+            docs_sites=self.docs_sites,
+            csp=self.csp,
+            now=build_time(),
+            workspace=self.workspace,
+            scratch=self.workspace.scratch_for(self.workspace.output),
+            catalog_file=catalog_file,
+            env=environment(self.csp, activity_nav=bool(self.activity)),
+            activity=self.snapshot if self.activity else None,
+            activity_keys=self.activity,
+        )
+
+
+def _read(
+    catalog: CatalogFile,
+    out: Path,
+    cache_dir: Path,
+    settings: SiteSettings,
+    docs_report: DocsReport,
+    published_docs: dict[str, DocsSite] | None,
+    allowed_hosts: tuple[str, ...],
+    snapshot: ContextSnapshot | None,
+) -> _Read:
+    workspace = Workspace(cache_dir, out)
+    model = SiteModel.from_catalog(catalog)
+    docs_sites = read_docs_sites(out / DOCS_PREFIX)
+    for path, published in (published_docs or {}).items():
+        docs_sites.setdefault(path, published)
+    attach_docs(model, docs_sites, docs_report)
+    csp = content_security_policy(allowed_hosts)
+    activity = frozenset(activity_keys(snapshot, model.entities))
+    # Which context sources are configured decides which pages have an Activity tab.
+    sources = sorted(snapshot.runs) if activity and snapshot else []
+    inputs = inputs_digest(settings, csp, extra=",".join(sources))
+    changed, seeds, state = changed_times(model, workspace.site_state, inputs)
+    return _Read(
+        model, workspace, settings, docs_sites, csp, snapshot, activity, changed, seeds, state
+    )
