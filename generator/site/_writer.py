@@ -48,6 +48,23 @@ class SiteWriter:
         self.scratch = scratch
         self.journal = journal
         self.stats = WriteStats()
+        # A cold build writes tens of thousands of files into a few thousand folders: each
+        # folder is made once, and the output's real path resolved once.
+        self._folders: set[Path] = set()
+        self._where = ""
+        self._journal_fd: int | None = None
+
+    def __del__(self) -> None:
+        # The journal stays open for the writer's life: one open per batch, not per file.
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+
+    def _folder(self, path: Path) -> None:
+        folder = path.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
 
     def write(self, relpath: str, content: str | bytes) -> None:
         data = content.encode("utf-8") if isinstance(content, str) else content
@@ -59,7 +76,8 @@ class SiteWriter:
                 return
         except FileNotFoundError:
             self._note_new(relpath, path)
-        write_atomic(path, data, scratch=self.scratch)
+        self._folder(path)
+        write_atomic(path, data, scratch=self.scratch, parent_exists=True)
         self.stats.written += 1
 
     def copy(self, relpath: str, source: Path) -> None:
@@ -97,14 +115,15 @@ class SiteWriter:
         self.stats.files.add(relpath)
 
     def _note_new(self, relpath: str, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(path)
+        if not self._where:
+            self._where = str(self.out.resolve())
         # One short append per new file; O_APPEND keeps lines whole across worker processes.
-        line = json.dumps([str(self.out.resolve()), relpath]) + "\n"
-        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode("utf-8"))
-        finally:
-            os.close(fd)
+        line = json.dumps([self._where, relpath]) + "\n"
+        if self._journal_fd is None:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
+            self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.write(self._journal_fd, line.encode("utf-8"))
 
 
 def remove_stale(

@@ -4,6 +4,7 @@ inlined in a page."""
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import xml.etree.ElementTree as ET
@@ -63,6 +64,13 @@ def _safe_attribute(name: str, value: str) -> str | None:
         if not _PLAIN_VALUE.fullmatch(value) or ("(" in value and "url" in value.lower()):
             return None
         return value
+    return _safe_style(name, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _safe_style(name: str, value: str) -> str | None:
+    """Everything but geometry: the same few colours, fonts and classes in every graph of
+    a build, so each is judged once."""
     if name == "href":
         return html.escape(value, quote=True) if _safe_href(value) else None
     if name == "class":
