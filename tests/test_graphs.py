@@ -425,3 +425,31 @@ def test_the_sanitiser_keeps_only_plain_svg_whatever_graphviz_emits() -> None:
     node = node_groups(root)["component:default/a"]
     assert texts(node)[0] == "A"  # our label, not whatever Graphviz wrote
     assert root.get("width") == "62" and root.get("height") is None
+
+
+def test_a_card_is_drawn_without_graphviz_and_finished_like_any_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Half a build's graphs are depth-1 cards: stars around their focus, laid out without
+    a Graphviz process, then sanitised by the same step as Graphviz's drawings."""
+    from generator.site.graphs import _layout
+
+    relations, nodes = catalog(SHOP_ENTITIES, SHOP_LINKS)
+    card, _ = neighbourhood(relations, nodes, "component:default/orders", href, depth=1)
+    wide, _ = neighbourhood(relations, nodes, "component:default/orders", href)
+
+    def no_graphviz(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Graphviz was asked to lay out a star")
+
+    monkeypatch.setattr(_layout.pygraphviz, "AGraph", no_graphviz)
+    root = parse(graphs.render_svg(card))
+    assert link_targets(root) == {n.key: href(n.key) for n in card.nodes}
+    drawn = node_groups(root)
+    assert drawn["component:default/orders"].get("class") == "node kind-component focus"
+    edge_labels = sorted(
+        t for g in root.iter(f"{SVG}g") if "edge" in g.get("class", "") for t in texts(g)
+    )
+    assert edge_labels == sorted(e.label for e in card.edges)
+    assert root.get("viewBox") and float(root.get("width", "0")).is_integer()
+    with pytest.raises(AssertionError, match="Graphviz was asked"):
+        graphs.render_svg(wide)  # edges between neighbours: Graphviz's job

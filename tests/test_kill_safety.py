@@ -8,6 +8,7 @@ inside the published site, or two builds crashing on each other's temporary name
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import shutil
@@ -170,6 +171,15 @@ def test_a_second_build_on_the_same_cache_or_output_stops_at_once(tmp_path: Path
     while not (lock.is_file() and "backlot build" in lock.read_text()):
         assert time.monotonic() < deadline and first.poll() is None, "the first build did not start"
         time.sleep(0.01)
+    # Held still while the others try, so that it cannot finish first (a fast build did):
+    # stopped once it holds both the cache and the output folder.
+    while True:
+        os.kill(first.pid, signal.SIGSTOP)
+        if _output_held(tmp_path / "site"):
+            break
+        os.kill(first.pid, signal.SIGCONT)
+        assert time.monotonic() < deadline and first.poll() is None, "no output lock taken"
+        time.sleep(0.005)
     same_cache = subprocess.run(
         [
             sys.executable,
@@ -202,6 +212,7 @@ def test_a_second_build_on_the_same_cache_or_output_stops_at_once(tmp_path: Path
         text=True,
         timeout=60,
     )
+    os.kill(first.pid, signal.SIGCONT)
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, out + err
     assert same_cache.returncode == 1
@@ -210,6 +221,24 @@ def test_a_second_build_on_the_same_cache_or_output_stops_at_once(tmp_path: Path
     assert same_output.returncode == 1
     assert "is being written by another backlot build" in same_output.stderr
     assert not (tmp_path / "other").exists() or not any((tmp_path / "other").iterdir())
+
+
+def _output_held(folder: Path) -> bool:
+    """Whether a build holds ``folder`` (its lock is taken); never holds it itself for
+    longer than the check."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(handle)
 
 
 def test_a_full_disk_is_one_clear_error(tmp_path: Path) -> None:

@@ -6,8 +6,10 @@ fan-outs collapsed into "+N more" nodes and the whole graph bounded by ``max_nod
 hub (a group owning 500 components) still lays out in a few milliseconds.
 
 ``render_svgs`` lays graphs out with ``dot`` (pygraphviz, in-process) and returns SVG ready
-to inline. Layouts are cached under ``cache_dir/graphs/<digest>.svg`` and the uncached ones
-run in a process pool.
+to inline; a star around its focus (every card: a depth-1 neighbourhood) is drawn by
+``_star`` instead, without Graphviz, in the shape of Graphviz's SVG so that the same
+finishing step serves both. Layouts are cached under ``cache_dir/graphs/<digest>.svg`` and
+the uncached ones run in a process pool.
 
 Labels are untrusted (anyone can write ``metadata.title``). Graphviz only ever sees node
 and edge ids we make up (``n0``, ``e0``) and labels in quoted DOT strings, which are never

@@ -17,6 +17,7 @@ import pygraphviz  # type: ignore[import-untyped]
 
 from ...files import write_atomic
 from ._model import MAX_LABEL, Graph, clean_text, display, kind_style, ordered
+from ._star import star_svg
 from ._svg import finish
 
 __all__ = ["render_svg", "render_svgs"]
@@ -73,8 +74,9 @@ def _render_many(graphs: list[Graph], workers: int | None) -> list[str]:
 
 
 def render_svg(graph: Graph) -> str:
-    """One graph to sanitised inline SVG (no cache)."""
-    return finish(_layout(graph), graph)
+    """One graph to sanitised inline SVG (no cache). A star around its focus (a card) is
+    drawn directly; anything else is laid out by Graphviz."""
+    return finish(star_svg(graph) or _layout(graph), graph)
 
 
 def _layout(graph: Graph) -> str:

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 # Bump when the drawing changes, so cached SVGs of the old style are not reused.
-RENDER_VERSION = "6"
+RENDER_VERSION = "7"
 
 MORE_PREFIX = "+"  # collapsed-node keys start with it; no entity ref can
 MAX_LABEL = 40
