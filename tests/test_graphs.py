@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.site import graphs
-from generator.site.graphs import Collapsed, Graph, neighbourhood, render_svgs
+from generator.site.graphs import Collapsed, Graph, GraphEdge, neighbourhood, render_svgs
 
 SVG = "{http://www.w3.org/2000/svg}"
 Relations = dict[str, list[tuple[str, str]]]
@@ -453,3 +453,7 @@ def test_a_card_is_drawn_without_graphviz_and_finished_like_any_graph(
     assert root.get("viewBox") and float(root.get("width", "0")).is_integer()
     with pytest.raises(AssertionError, match="Graphviz was asked"):
         graphs.render_svg(wide)  # edges between neighbours: Graphviz's job
+    focus = next(n for n in card.nodes if n.focus)
+    loop = Graph(card.nodes, (*card.edges, GraphEdge(focus.key, focus.key, "dependsOn")))
+    with pytest.raises(AssertionError, match="Graphviz was asked"):
+        graphs.render_svg(loop)  # an entity related to itself is no star either

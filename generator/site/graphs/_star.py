@@ -49,7 +49,8 @@ def star_svg(graph: Graph) -> str | None:
         return None
     key = nodes[focus].key
     index = {n.key: i for i, n in enumerate(nodes)}
-    if any(key not in (e.source, e.target) for e in edges):
+    # Not a star: an edge between two neighbours, or an entity related to itself.
+    if any(key not in (e.source, e.target) or e.source == e.target for e in edges):
         return None
     if any(e.source not in index or e.target not in index for e in edges):
         return None
