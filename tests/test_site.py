@@ -297,3 +297,43 @@ spec:
         problems = read(site, "problems/index.html")
         section = problems[problems.index('<h2 id="apis">') :]
         assert "broken-api" in section and "API definition:" in section
+
+
+def test_a_rebuild_renews_the_aggregated_ownership_of_every_group_above(
+    tmp_path: Path,
+) -> None:
+    """A component's new description reaches its team's page and the page of every group
+    above it (their aggregated ownership lists it), far beyond the graph's two relations,
+    while unrelated pages are kept."""
+    group = "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: {name}\n"
+    group += "spec:\n  type: team\n  children: []\n"
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "org/catalog-info.yaml": "\n---\n".join(
+                [
+                    group.format(name="root"),
+                    group.format(name="middle") + "  parent: root\n",
+                    group.format(name="team-a") + "  parent: middle\n",
+                    group.format(name="elsewhere"),
+                ]
+            ),
+            "svc/catalog-info.yaml": component("svc").replace(
+                "  name: svc\n", "  name: svc\n  description: First words.\n"
+            ),
+            "other/catalog-info.yaml": component("other", owner="elsewhere"),
+        },
+    )
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    assert run_backlot("build", org, "-o", site, "--cache-dir", cache).returncode == 0
+    root = site / "catalog/default/group/root/index.html"
+    other = site / "catalog/default/component/other/index.html"
+    assert "First words." in root.read_text()
+    kept = other.stat().st_mtime_ns
+    descriptor = org / "svc/catalog-info.yaml"
+    descriptor.write_text(descriptor.read_text().replace("First words.", "Second words."))
+    again = run_backlot("build", org, "-o", site, "--cache-dir", cache)
+    assert again.returncode == 0, again.stderr
+    assert "Second words." in root.read_text()  # three groups up
+    assert "Second words." in (site / "catalog/default/group/middle/index.html").read_text()
+    assert other.stat().st_mtime_ns == kept  # not related: not rendered again

@@ -67,7 +67,7 @@ def build_site(
         dirty = set(model.entities)
     else:
         dirty = within(model, seeds, radius)
-        dirty |= pages_aggregating(model, dirty)
+        dirty |= pages_aggregating(model, seeds)
         dirty |= pages_under(model, seeds)
     # progress(rendered, total): the entity pages this build renders (EntityPages keeps
     # the others), announced before the first is rendered.
