@@ -11,6 +11,7 @@ indexed page reuses it, and the writer rewrites only index files whose bytes dif
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -20,6 +21,9 @@ import sys
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+import cbor2
 
 from ..files import write_atomic
 from ..model import entity_page
@@ -30,7 +34,7 @@ __all__ = ["SEARCH_DIR", "SearchIndex"]
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"
 
 
 class SearchIndex:
@@ -52,11 +56,64 @@ class SearchIndex:
                     "the portal has no search this time"
                 )
                 return
+            _canonical(building)
             shutil.rmtree(index, ignore_errors=True)
             building.rename(index)
             write_atomic(stamp, fingerprint.encode())
         for path in sorted(p for p in index.rglob("*") if p.is_file()):
             output.copy(SEARCH_DIR + path.relative_to(index).as_posix(), path)
+
+
+def _canonical(index: Path) -> None:
+    """Put Pagefind's index in one order: the same pages then give the same bytes (a merge
+    of shards, two builds, a CDN that keeps what did not change). Pagefind lists each
+    filter's values, and the filters in its metadata, in the order of a hash map that is
+    seeded anew each run; everything else it writes is already in one order. Filter files
+    are named by their content's digest and the metadata names them, so both are written
+    again under new names, and the entry file names the new metadata. An index of a shape
+    this does not know (another Pagefind) is left as Pagefind wrote it: it works, only
+    its bytes may differ between runs."""
+    entry_path = index / "pagefind-entry.json"
+    replaced: dict[Path, tuple[Path, bytes]] = {}  # old file → its new name and bytes
+    try:
+        entry = json.loads(entry_path.read_text("utf-8"))
+        for language, about in entry["languages"].items():
+            meta_path = index / f"pagefind.{about['hash']}.pf_meta"
+            meta = _decode(meta_path.read_bytes())
+            filters = []
+            for name, digest in meta[3]:
+                old = index / "filter" / f"{digest}.pf_filter"
+                content = _decode(old.read_bytes())
+                content[1].sort(key=lambda value: str(value[0]))
+                data = _encode(content)
+                renamed = f"{language}_{hashlib.sha256(data).hexdigest()[:7]}"
+                replaced[old] = (old.with_name(f"{renamed}.pf_filter"), data)
+                filters.append([name, renamed])
+            meta[3] = sorted(filters)
+            data = _encode(meta)
+            about["hash"] = f"{language}_{hashlib.sha256(data).hexdigest()[:10]}"
+            replaced[meta_path] = (index / f"pagefind.{about['hash']}.pf_meta", data)
+    except (OSError, ValueError, KeyError, IndexError, TypeError, cbor2.CBORError):
+        return
+    for old, (path, data) in replaced.items():
+        old.unlink()
+        path.write_bytes(data)
+    entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), "utf-8")
+
+
+# Each of Pagefind's index files: gzip over a signature and a CBOR value.
+_SIGNATURE = b"pagefind_dcd"
+
+
+def _decode(data: bytes) -> Any:
+    plain = gzip.decompress(data)
+    if not plain.startswith(_SIGNATURE):
+        raise ValueError("not a Pagefind index file")
+    return cbor2.loads(plain[len(_SIGNATURE) :])
+
+
+def _encode(value: Any) -> bytes:
+    return gzip.compress(_SIGNATURE + cbor2.dumps(value), mtime=0)
 
 
 def _complete(index: Path) -> bool:
