@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
@@ -42,10 +42,16 @@ from .config import (
     load_config,
     settings_problems,
 )
-from .context import ContextSnapshot, describe_run, open_sources, refresh_context
+from .context import (
+    ContextSnapshot,
+    describe_run,
+    open_sources,
+    outline_context,
+    refresh_context,
+)
 from .csp import content_security_policy
 from .deploy import EdgeAuthConfig, write_edge_auth_bundle
-from .docs import published_sites, run_docs_stage
+from .docs import merge_docs_sites, published_sites, run_docs_stage
 from .errors import BacklotError
 from .health import TECHDOCS_REF, catalog_health, published_health
 from .model import (
@@ -53,10 +59,13 @@ from .model import (
     CatalogFile,
     DocsProblem,
     DocsReport,
+    EntityRef,
     EntitySource,
     Finding,
     RefError,
+    Shard,
     descriptor_json_schema,
+    file_digest,
     parse_ref,
     portal_link_from_docs,
     repository_identity,
@@ -81,7 +90,16 @@ from .publish import (
     s3_client,
 )
 from .serve import CannotListen, serve_folder
-from .site import DocsSite, SiteResult, build_activity, build_site, readme_badges
+from .site import (
+    DocsSite,
+    ShardMismatch,
+    ShardSet,
+    SiteResult,
+    build_activity,
+    build_site,
+    read_shards,
+    readme_badges,
+)
 from .sources import OpenedSources, open_repositories, repositories_to_validate
 from .sources.org import provider_label
 from .text import counted
@@ -493,6 +511,8 @@ def _run_site(
     out: Path,
     source: Path | None = None,
     context_snapshot: ContextSnapshot | None = None,
+    shard: Shard | None = None,
+    merge: ShardSet | None = None,
 ) -> SiteResult:
     published = _published_docs(config, out)
 
@@ -514,12 +534,19 @@ def _run_site(
             catalog_file=source,
             allowed_hosts=config.security.allowed_hosts,
             context_snapshot=context_snapshot,
+            shard=shard,
+            merge=merge,
         )
     stats = result.stats
+    done = (
+        f"from {counted(len(merge), 'shard')}"
+        if merge
+        else f"{counted(result.rendered, 'entity page')} rendered"
+    )
     click.echo(
-        f"{counted(result.pages, 'page')} ({counted(result.rendered, 'entity page')} rendered)"
-        f" → {out}: {counted(stats.written, 'file')} written, {stats.unchanged} unchanged, "
-        f"{stats.removed} removed"
+        f"{'shard ' + str(shard) + ': ' if shard else ''}{counted(result.pages, 'page')} "
+        f"({done}) → {out}: {counted(stats.written, 'file')} written, "
+        f"{stats.unchanged} unchanged, {stats.removed} removed"
     )
     for problem in result.problems[:20]:
         click.echo(f"  warning: {problem}")
@@ -585,12 +612,27 @@ def _run_context(
     is_flag=True,
     help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
 )
+@click.option(
+    "--shard",
+    "shard_spec",
+    metavar="I/N",
+    help="build only shard I of N (docs and entity pages) for backlot merge; "
+    "default output: <output>-shard-I-of-N",
+)
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="with --shard: build from this catalog.json (the one every shard and the merge use)",
+)
 @_CONFIG_OPTION
 @_CACHE_OPTION
 def build(
     path: Path | None,
     output: Path | None,
     strict: bool,
+    shard_spec: str | None,
+    catalog_path: Path | None,
     config_path: Path | None,
     cache_dir: Path | None,
 ) -> None:
@@ -603,8 +645,17 @@ def build(
     the portal shows the rest and says what went wrong, and the last line counts it. With
     --strict those, and every warning, fail the build (exit 1). Exits 2 when no descriptor
     is found.
+
+    With --shard I/N, only the heavy part of shard I of N: the docs sites and entity pages
+    of the entities it owns, for `backlot merge` to assemble (on N machines, from one
+    catalog.json given with --catalog).
     """
     config = _load_settings(config_path, path, cache_dir, command="build")
+    if shard_spec is not None:
+        _build_shard(config, shard_spec, output, catalog_path, strict)
+        return
+    if catalog_path is not None:
+        raise click.UsageError("--catalog goes with --shard (a whole build makes its own)")
     workspace = Workspace(config.cache_dir, output or config.output)
     report = None
     with workspace.locked("build"):
@@ -631,6 +682,148 @@ def build(
             snapshot,
         )
     # The log's last line: what went wrong, counted (on stderr when it fails the build).
+    click.echo(problems.verdict(strict), err=failed)
+    if failed:
+        sys.exit(1)
+
+
+def _build_shard(
+    config: BacklotConfig,
+    spec: str,
+    output: Path | None,
+    catalog_path: Path | None,
+    strict: bool,
+) -> None:
+    """``backlot build --shard I/N``: sources → catalog (unless given) → the docs and
+    entity pages of shard I's entities, and its shard.json, into its own folder."""
+    try:
+        shard = Shard.parse(spec)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--shard") from None
+    out = output or config.output.with_name(
+        f"{config.output.name}-shard-{shard.index}-of-{shard.count}"
+    )
+    workspace = Workspace(config.cache_dir, out)
+    report = None
+    with workspace.locked(f"build --shard {shard}"):
+        with _sources(config) as sources:
+            if catalog_path is not None:
+                catalog_file, source = _read_catalog(catalog_path), catalog_path
+            else:
+                catalog_file = _run_catalog(config, workspace.catalog, workspace, sources)
+                source = workspace.catalog
+            if config.docs.builder == "local":
+                report = _run_docs(
+                    config, catalog_file, out / DOCS_PREFIX, sources, only=shard.owns
+                )
+        # Whether a page has an Activity view depends on annotations alone: the shard
+        # asks no context source; the merge refreshes them.
+        outline = (
+            outline_context(catalog_file.entities, open_sources(config.context))
+            if config.context.sources
+            else None
+        )
+        _run_site(config, catalog_file, out, source, context_snapshot=outline, shard=shard)
+        if catalog_path is None:
+            workspace.finished(_source_set(config))
+    problems = _BuildProblems.of(catalog_file, report)
+    failed = strict and problems.any()
+    click.echo(problems.verdict(strict), err=failed)
+    if failed:
+        sys.exit(1)
+
+
+def _read_catalog(path: Path) -> CatalogFile:
+    """A catalog.json given on the command line, or one clear error."""
+    try:
+        return CatalogFile.read(path)
+    except FileNotFoundError:
+        raise click.ClickException(f"{path}: no catalog; run 'backlot catalog' first") from None
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path}: not a Backlot catalog.json ({exc})") from None
+
+
+@main.command()
+@click.argument("shards", nargs=-1, type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--catalog",
+    "catalog_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="the catalog.json the shards were built from (default: <cache-dir>/catalog.json)",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
+)
+@_CONFIG_OPTION
+@_CACHE_OPTION
+def merge(
+    shards: tuple[Path, ...],
+    catalog_path: Path | None,
+    output: Path | None,
+    strict: bool,
+    config_path: Path | None,
+    cache_dir: Path | None,
+) -> None:
+    """Assemble the portal from SHARDS, the folders of `backlot build --shard I/N`.
+
+    Every shard of the set must be there, built from the same catalog.json with the same
+    settings and Backlot. Their docs sites and entity pages are copied in (only files
+    whose bytes differ are written), the context is refreshed, and the rest of the portal
+    (lists, badges, search) is rendered: the same bytes one `backlot build` gives. Without
+    SHARDS, the folders <output>-shard-*-of-* beside the output.
+    """
+    config = _load_settings(config_path, None, cache_dir)
+    workspace = Workspace(config.cache_dir, output or config.output)
+    out = workspace.output
+    folders = shards or tuple(
+        sorted(p for p in out.parent.glob(f"{out.name}-shard-*-of-*") if p.is_dir())
+    )
+    if not folders:
+        raise click.UsageError(f"no shard folders given, and none named {out.name}-shard-*-of-*")
+    source = catalog_path or workspace.catalog
+    with workspace.locked("merge"):
+        catalog_file = _read_catalog(source)
+        try:
+            # The set is checked before anything is written (and their settings by the site
+            # stage, before it writes).
+            keys = [EntityRef.of(e).key for e in catalog_file.entities]
+            checked = read_shards(folders, file_digest(source), __version__, keys)
+        except ShardMismatch as exc:
+            raise click.ClickException(str(exc)) from None
+        report = None
+        if config.docs.builder == "local":
+            report = DocsReport.merged([manifest.docs for _, manifest, _ in checked])
+            try:
+                copied, unchanged = merge_docs_sites(
+                    [(folder / DOCS_PREFIX, manifest.docs) for folder, manifest, _ in checked],
+                    out / DOCS_PREFIX,
+                    config.cache_dir,
+                )
+            except ValueError as exc:
+                raise click.ClickException(str(exc)) from None
+            report.write(workspace.docs_report)
+            click.echo(
+                f"docs: {counted(copied + unchanged, 'site')} from the shards → "
+                f"{out / DOCS_PREFIX}: {copied} copied, {unchanged} unchanged"
+            )
+        snapshot = _run_context(config, catalog_file, workspace)
+        try:
+            site_result = _run_site(
+                config, catalog_file, out, source, context_snapshot=snapshot, merge=checked
+            )
+        except ShardMismatch as exc:
+            raise click.ClickException(str(exc)) from None
+    problems = _BuildProblems.of(catalog_file, report)
+    failed = strict and problems.any()
+    if in_actions():
+        _report_to_actions(
+            catalog_file, report, site_result, problems.verdict(strict), out, snapshot
+        )
     click.echo(problems.verdict(strict), err=failed)
     if failed:
         sys.exit(1)
@@ -983,14 +1176,17 @@ def _run_docs(
     *,
     publisher: str | None = None,
     portal: bool = True,
+    only: Callable[[str], bool] | None = None,
 ) -> DocsReport:
     """``portal``: the sites are the portal's own (its header, links that work from disk);
-    False builds them for Backstage's reader (external mode)."""
+    False builds them for Backstage's reader (external mode). ``only``: a shard's
+    entities (by key), the only ones built."""
     # Every entity with a techdocs-ref is one site to build (or one that cannot be).
     expected = sum(
         1
         for e in catalog_file.entities
         if isinstance(((e.get("metadata") or {}).get("annotations") or {}).get(TECHDOCS_REF), str)
+        and (only is None or only(EntityRef.of(e).key))
     )
     with _progress("docs", "site", expected) as building:
         report = run_docs_stage(
@@ -1005,6 +1201,7 @@ def _run_docs(
             publisher=publisher,
             progress=lambda site: building.advance(1, site.entity_ref),
             urls=sources.urls,
+            only=only,
         )
     failed = report.failed()
     total = len(report.sites) + len(report.unresolved)

@@ -31,7 +31,7 @@ from ._facts import (
     RunState,
     WorkflowRun,
 )
-from ._refresh import describe_run, refresh_context
+from ._refresh import describe_run, outline_context, refresh_context
 from ._snapshot import ContextSnapshot, SourceRun, TargetFacts, iso_utc, parse_utc
 from ._source import BudgetSpent, Collected, ContextSource, RequestBudget
 
@@ -60,6 +60,7 @@ __all__ = [
     "describe_run",
     "iso_utc",
     "open_sources",
+    "outline_context",
     "parse_utc",
     "refresh_context",
 ]

@@ -19,7 +19,7 @@ from ..model import EntityRef
 from ._snapshot import ContextSnapshot, SourceRun, iso_utc, merge_run
 from ._source import Collected, ContextSource, RequestBudget
 
-__all__ = ["refresh_context"]
+__all__ = ["outline_context", "refresh_context"]
 
 
 def refresh_context(
@@ -35,19 +35,11 @@ def refresh_context(
     source could not renew are taken from ``previous`` while young enough."""
     now = now or datetime.now(UTC)
     previous = previous or ContextSnapshot()
-    named: dict[str, dict[str, list[str]]] = {}
-    annotated: list[tuple[str, Mapping[str, Any]]] = []
+    named, annotated = _targets(entities, [source for source, _ in sources])
     wanted: dict[str, set[str]] = {source.name: set() for source, _ in sources}
-    for entity in entities:
-        meta = entity["metadata"]
-        key = EntityRef(entity["kind"], meta.get("namespace", "default"), meta["name"]).key
-        for source, _ in sources:
-            names = source.targets_of(entity)
-            if names:
-                named.setdefault(key, {})[source.name] = list(names)
-                wanted[source.name].update(names)
-        if key in named:
-            annotated.append((key, entity))
+    for by_source in named.values():
+        for name, targets in by_source.items():
+            wanted[name].update(targets)
     snapshot = ContextSnapshot(generated_at=iso_utc(now), entities=named)
 
     def run(source: ContextSource, limit: int) -> tuple[Collected, float]:
@@ -110,6 +102,36 @@ def refresh_context(
                         narrowed = snapshot.narrowed.setdefault(key, {})
                         narrowed.setdefault(source.name, {})[target] = shown
     return snapshot
+
+
+def outline_context(
+    entities: Iterable[Mapping[str, Any]], sources: Sequence[tuple[ContextSource, int]]
+) -> ContextSnapshot:
+    """The snapshot's shape without a fact and without a request: which entities name
+    which targets, and each configured source as not run. What an entity page shows of the
+    context (whether it has an Activity view) depends on this alone, so a shard
+    (``backlot build --shard``) renders its pages from it while the merge refreshes."""
+    named, _ = _targets(entities, [source for source, _ in sources])
+    runs = {source.name: SourceRun(title=source.title, started_at="") for source, _ in sources}
+    return ContextSnapshot(entities=named, runs=runs)
+
+
+def _targets(
+    entities: Iterable[Mapping[str, Any]], sources: Sequence[ContextSource]
+) -> tuple[dict[str, dict[str, list[str]]], list[tuple[str, Mapping[str, Any]]]]:
+    """The targets each entity's annotations name, by entity key and source; and the
+    entities that name any, in catalog order."""
+    named: dict[str, dict[str, list[str]]] = {}
+    annotated: list[tuple[str, Mapping[str, Any]]] = []
+    for entity in entities:
+        key = EntityRef.of(entity).key
+        for source in sources:
+            names = source.targets_of(entity)
+            if names:
+                named.setdefault(key, {})[source.name] = list(names)
+        if key in named:
+            annotated.append((key, entity))
+    return named, annotated
 
 
 def describe_run(run: SourceRun) -> str:

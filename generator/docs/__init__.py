@@ -4,7 +4,7 @@ from ._build import METADATA_FILE, DocsBuildResult, SiteOutcome, build_docs
 from ._mkdocs_config import DocsConfigError
 from ._published import published_sites
 from ._sources import DocsSource, find_docs_sources
-from ._stage import run_docs_stage
+from ._stage import merge_docs_sites, run_docs_stage
 
 __all__ = [
     "METADATA_FILE",
@@ -14,6 +14,7 @@ __all__ = [
     "SiteOutcome",
     "build_docs",
     "find_docs_sources",
+    "merge_docs_sites",
     "published_sites",
     "run_docs_stage",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "SiteOutcome",
     "build_docs",
     "overrides_dir",
+    "swap_site",
 ]
 
 METADATA_FILE = "techdocs_metadata.json"
@@ -533,14 +534,14 @@ def _mkdocs_build(
             config_text=config_text,
         )
         _write_metadata(site, values, job, containment)
-        _swap(site, job.out / source.storage_path, scratch)
+        swap_site(site, job.out / source.storage_path, scratch)
         return [*containment.warnings, *collect.messages, *links]
     finally:
         logger.removeHandler(collect)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _swap(site: Path, target: Path, scratch: Path) -> None:
+def swap_site(site: Path, target: Path, scratch: Path) -> None:
     """Put the new site where the old one was with two renames: a reader (or a build
     killed in between) sees the old site or the new one, or for an instant none."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import filecmp
 import json
+import os
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..config import DocsSettings
 from ..model import CatalogFile, DocsReport, SiteReport, portal_link_from_docs
 from ..sources import Repository, UrlOpener
 from ..workspace import Workspace
-from ._build import METADATA_FILE, SiteOutcome, build_docs
+from ._build import METADATA_FILE, SiteOutcome, build_docs, swap_site
 from ._sources import find_docs_sources
 
-__all__ = ["remove_stale_sites", "run_docs_stage"]
+__all__ = ["merge_docs_sites", "remove_stale_sites", "run_docs_stage"]
 
 
 def run_docs_stage(
@@ -30,11 +33,13 @@ def run_docs_stage(
     publisher: str | None = None,
     progress: Callable[[SiteOutcome], None] | None = None,
     urls: UrlOpener | None = None,
+    only: Callable[[str], bool] | None = None,
 ) -> DocsReport:
     """Build every entity's docs into ``out``; remove sites of entities that no longer have
     docs; write and return the report the site stage reads. ``urls`` opens techdocs-ref
     ``url:`` values into other repositories, and has the repositories the catalog stage
-    reached through Location URLs.
+    reached through Location URLs. ``only`` (an entity key → whether to build it) narrows
+    the stage to a shard's entities: ``out`` then holds their sites alone.
 
     ``link_back`` (an entity's page from its docs site's root) makes the sites the portal's
     own: its header and sections (``site_title`` names it), its footer, links that work from
@@ -42,6 +47,9 @@ def run_docs_stage(
     in MkDocs' own form."""
     known = {r.name: r for r in (*(urls.repositories() if urls else ()), *repositories)}
     sources, problems = find_docs_sources(catalog, known, urls)
+    if only is not None:
+        sources = [s for s in sources if only(s.entity_ref)]
+        problems = {ref: p for ref, p in problems.items() if only(ref)}
     result = build_docs(
         sources,
         out,
@@ -89,3 +97,58 @@ def remove_stale_sites(out: Path, current: set[str]) -> list[str]:
             shutil.rmtree(site)
             removed.append(path)
     return removed
+
+
+def merge_docs_sites(
+    shards: Sequence[tuple[Path, DocsReport]], out: Path, cache_dir: Path
+) -> tuple[int, int]:
+    """Put the docs sites that shards built (each shard's ``docs/`` folder, with the report
+    that lists its sites) into ``out``, and remove the sites no shard has: ``out`` then
+    holds what one docs stage over every entity would. A site whose files are already
+    there, byte for byte, is left alone; another is copied aside and swapped in whole.
+    Returns (sites copied, sites unchanged)."""
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Workspace(cache_dir, out).scratch_for(out)
+    current: set[str] = set()
+    copied = unchanged = 0
+    for folder, report in shards:
+        for ref, site in sorted(report.sites.items()):
+            if site.status == "failed":
+                continue
+            path = site.storage_path
+            parts = path.split("/")
+            if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
+                raise ValueError(f"{folder}: {ref}'s site is at {path!r}, not <ns>/<kind>/<name>")
+            source, target = folder / path, out / path
+            if not (source / METADATA_FILE).is_file():
+                raise ValueError(f"{folder}: the docs site of {ref} is missing ({source})")
+            current.add(path)
+            if _same_tree(source, target):
+                unchanged += 1
+                continue
+            staging = Path(tempfile.mkdtemp(prefix="merge-", dir=scratch))
+            try:
+                shutil.copytree(source, staging / "site", symlinks=True)
+                swap_site(staging / "site", target, staging)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            copied += 1
+    remove_stale_sites(out, current)
+    return copied, unchanged
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    """Whether folders ``a`` and ``b`` hold the same files with the same bytes."""
+    if not b.is_dir() or b.is_symlink():
+        return False
+    for root, folders, files in os.walk(a):
+        there = b / Path(root).relative_to(a)
+        try:
+            if sorted(os.listdir(there)) != sorted([*folders, *files]):
+                return False
+        except OSError:
+            return False
+        for name in files:
+            if not filecmp.cmp(Path(root) / name, there / name, shallow=False):
+                return False
+    return True

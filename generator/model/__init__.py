@@ -26,6 +26,7 @@ from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, 
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._relations import FORWARD_RELATIONS, RELATION_TITLES, forward_of
 from ._schema import FieldPath, Problem, dotted
+from ._shards import MAX_SHARDS, SHARD_FILE, Shard, ShardManifest, file_digest
 from ._urls import (
     BADGES_PREFIX,
     DOCS_PREFIX,
@@ -47,6 +48,7 @@ __all__ = [
     "FORWARD_RELATIONS",
     "KINDS",
     "MAX_NESTING",
+    "MAX_SHARDS",
     "METADATA",
     "PICTURES_PREFIX",
     "RASTER_TYPES",
@@ -54,6 +56,7 @@ __all__ = [
     "RELATION_TITLES",
     "SAFE_SCHEMES",
     "SCHEMA_VERSION",
+    "SHARD_FILE",
     "CatalogFile",
     "DocsProblem",
     "DocsReport",
@@ -68,6 +71,8 @@ __all__ = [
     "Relation",
     "RelationField",
     "Severity",
+    "Shard",
+    "ShardManifest",
     "SiteReport",
     "SiteStatus",
     "Summary",
@@ -78,6 +83,7 @@ __all__ = [
     "dotted",
     "entity_dir",
     "entity_page",
+    "file_digest",
     "find_kind",
     "forward_of",
     "is_valid_name",

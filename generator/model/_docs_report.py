@@ -62,6 +62,14 @@ class DocsReport(_Model):
         failures = {ref: s.failure for ref, s in self.sites.items() if s.failure is not None}
         return {**failures, **self.unresolved}
 
+    @classmethod
+    def merged(cls, reports: list[DocsReport]) -> DocsReport:
+        """One report of the sites of several (shards' reports: no entity is in two)."""
+        sites = {ref: site for report in reports for ref, site in report.sites.items()}
+        unresolved = {ref: p for report in reports for ref, p in report.unresolved.items()}
+        builder = reports[0].builder if reports else "local"
+        return cls(builder=builder, sites=dict(sorted(sites.items())), unresolved=unresolved)
+
     def count(self, status: SiteStatus) -> int:
         return sum(1 for site in self.sites.values() if site.status == status)
 

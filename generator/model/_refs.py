@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ..errors import BacklotError
 
@@ -32,6 +33,12 @@ class EntityRef(NamedTuple):
         """``<namespace>/<kind>/<name>``, lowercase: where Backstage stores the entity's
         TechDocs, and the folder of its portal page below ``catalog/``."""
         return f"{self.namespace}/{self.kind}/{self.name}".lower()
+
+    @classmethod
+    def of(cls, entity: Mapping[str, Any]) -> EntityRef:
+        """The reference of an entity as catalog.json holds it (kind and metadata)."""
+        meta = entity["metadata"]
+        return cls(entity["kind"], meta.get("namespace") or DEFAULT_NAMESPACE, meta["name"])
 
     @classmethod
     def from_key(cls, key: str) -> EntityRef:

@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..config import SiteSettings
 from ..context import ContextSnapshot
 from ..csp import content_security_policy
-from ..model import DOCS_PREFIX, CatalogFile, DocsReport, entity_page
+from ..model import (
+    DOCS_PREFIX,
+    CatalogFile,
+    DocsReport,
+    Shard,
+    ShardManifest,
+    entity_page,
+    file_digest,
+)
 from ..workspace import Workspace
 from ._activity import ActivityPages, activity_keys, is_activity_file
 from ._badges import Badges
@@ -32,6 +41,7 @@ from ._output import PageFamily, PageOutput, SiteResult
 from ._ownership import pages_aggregating, pages_under
 from ._pictures import Pictures
 from ._search import SearchIndex
+from ._shard_pages import ShardPages, ShardSet, check_inputs
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
 
@@ -50,18 +60,34 @@ def build_site(
     catalog_file: Path | None = None,
     allowed_hosts: tuple[str, ...] = (),
     context_snapshot: ContextSnapshot | None = None,
+    shard: Shard | None = None,
+    merge: ShardSet | None = None,
 ) -> SiteResult:
     """Render the portal into ``out``. TechDocs built into ``out/docs``, or published to
     the bucket by repositories (``published_docs``, by storage path), are linked to their
     entities when they came from the entity's own repository; ``docs_report`` (the docs
     stage's) says which entities' docs failed and why.
-    ``catalog_file``, when given, is the catalog.json ``catalog`` came from."""
+    ``catalog_file``, when given, is the catalog.json ``catalog`` came from.
+
+    Past one machine: with ``shard``, only the entity pages of the entities that shard
+    owns, and its ``shard.json`` (``catalog_file`` needed: the shards and the merge must
+    be made from the same one); with ``merge`` (every shard of a set, checked against
+    this catalog by ``read_shards``), the portal, its entity pages copied from the shards
+    (ShardMismatch, before anything is written, when they were rendered with other
+    settings)."""
     settings = settings or SiteSettings()
     report = docs_report or DocsReport()
     read = _read(
         catalog, out, cache_dir, settings, report, published_docs, allowed_hosts, context_snapshot
     )
     model, workspace, seeds = read.model, read.workspace, read.seeds
+    catalog_digest = ""
+    if shard is not None:
+        if catalog_file is None:
+            raise ValueError("a shard is built from a catalog.json file")
+        catalog_digest = file_digest(catalog_file)
+    if merge:
+        check_inputs(merge, read.inputs)
     radius = max(settings.graph_depth, 2)
     if seeds is None:
         dirty = set(model.entities)
@@ -71,7 +97,16 @@ def build_site(
         dirty |= pages_under(model, seeds)
     # progress(rendered, total): the entity pages this build renders (EntityPages keeps
     # the others), announced before the first is rendered.
-    pages = sum(1 for k in model.entities if k in dirty or not (out / entity_page(k)).is_file())
+    own = shard.owns if shard is not None else None
+    pages = (
+        0
+        if merge
+        else sum(
+            1
+            for k in model.entities
+            if (own is None or own(k)) and (k in dirty or not (out / entity_page(k)).is_file())
+        )
+    )
     if progress is not None:
         progress(0, pages)
     # Before any page is written: which pages this build renews. A build killed halfway
@@ -85,8 +120,11 @@ def build_site(
     )
     context = read.context(frozenset(dirty), catalog_file)
     output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
+    entity_pages = EntityPages(
+        workers, (lambda n: progress(n, pages)) if progress is not None else None, only=own
+    )
     families: list[PageFamily] = [
-        EntityPages(workers, (lambda n: progress(n, pages)) if progress is not None else None),
+        ShardPages(merge) if merge else entity_pages,
         Badges(workers),
         Pictures(),
         CatalogIndex(),
@@ -102,6 +140,8 @@ def build_site(
         StaticAssets(),
         SearchIndex(),  # last: it indexes the pages the others wrote
     ]
+    if shard is not None:
+        families = [entity_pages]  # the rest needs every entity: the merge renders it
     for family in families:
         family.render(context, output)
     result = output.result
@@ -109,6 +149,15 @@ def build_site(
     result.stats.removed = remove_stale(
         out, workspace.site_manifest, workspace.site_journal, result.stats.files
     )
+    if shard is not None:
+        ShardManifest(
+            generator=__version__,
+            shard=str(shard),
+            catalog=catalog_digest,
+            inputs=read.inputs,
+            files=sorted(result.stats.files),
+            docs=report,
+        ).write(out)
     # Last: the state that says these pages are done.
     dump_json(workspace.site_state, read.state)
     return result
@@ -174,6 +223,7 @@ class _Read:
     changed: dict[str, str]
     seeds: set[str] | None
     state: dict[str, Any]
+    inputs: str  # the digest of what every page depends on besides data
 
     def context(self, dirty: frozenset[str], catalog_file: Path | None) -> SiteContext:
         model = self.model
@@ -218,5 +268,15 @@ def _read(
     inputs = inputs_digest(settings, csp, extra=",".join(sources))
     changed, seeds, state = changed_times(model, workspace.site_state, inputs)
     return _Read(
-        model, workspace, settings, docs_sites, csp, snapshot, activity, changed, seeds, state
+        model,
+        workspace,
+        settings,
+        docs_sites,
+        csp,
+        snapshot,
+        activity,
+        changed,
+        seeds,
+        state,
+        inputs,
     )

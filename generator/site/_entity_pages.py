@@ -41,18 +41,23 @@ class _Batch:
 
 
 class EntityPages:
-    def __init__(self, workers: int | None, progress: Callable[[int], None] | None) -> None:
+    def __init__(
+        self,
+        workers: int | None,
+        progress: Callable[[int], None] | None,
+        only: Callable[[str], bool] | None = None,
+    ) -> None:
         self.workers = workers
         self.progress = progress
+        self.only = only  # a shard's: the entities whose pages it renders
 
     def render(self, context: SiteContext, output: PageOutput) -> None:
         global _context
+        keys = [k for k in context.keys if self.only is None or self.only(k)]
         clean = {
-            k
-            for k in context.keys
-            if k not in context.dirty and (context.out / entity_page(k)).is_file()
+            k for k in keys if k not in context.dirty and (context.out / entity_page(k)).is_file()
         }
-        for key in context.keys:
+        for key in keys:
             if key in clean:
                 output.keep_page(entity_page(key))
                 for view in VIEWS:  # the entity's other views, where it has them
@@ -65,7 +70,7 @@ class EntityPages:
                 )
         _context = context
         try:
-            for batch in self._batches([k for k in context.keys if k not in clean]):
+            for batch in self._batches([k for k in keys if k not in clean]):
                 output.rendered(batch.stats, batch.rendered, batch.problems)
                 if self.progress is not None:
                     self.progress(batch.rendered)
