@@ -72,6 +72,9 @@ class ShardManifest(BaseModel):
     inputs: str  # the site stage's digest of settings, templates and version
     files: list[str]  # the portal files it wrote (its docs sites are under docs/)
     docs: DocsReport = Field(default_factory=DocsReport)  # its docs stage's report
+    # What its API definitions' parse found, by definition digest: the merge's Problems
+    # page lists them without parsing every definition again.
+    api_problems: dict[str, list[str]] = Field(default_factory=dict)
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from ..model import (
 )
 from ..workspace import Workspace
 from ._activity import ActivityPages, activity_keys, is_activity_file
+from ._api_problems import api_definitions, known_api_problems
 from ._badges import Badges
 from ._build_files import AboutPage, CatalogJson, NotFoundPage, StaticAssets
 from ._changes import changed_times, dump_json, inputs_digest, load_json, within
@@ -124,8 +125,7 @@ def build_site(
         workers, (lambda n: progress(n, pages)) if progress is not None else None, only=own
     )
     families: list[PageFamily] = [
-        ShardPages(merge) if merge else entity_pages,
-        Badges(workers),
+        *((ShardPages(merge),) if merge else (entity_pages, Badges(workers))),
         Pictures(),
         CatalogIndex(),
         HomePage(),
@@ -141,7 +141,8 @@ def build_site(
         SearchIndex(),  # last: it indexes the pages the others wrote
     ]
     if shard is not None:
-        families = [entity_pages]  # the rest needs every entity: the merge renders it
+        # What is per entity; the rest needs every entity: the merge renders it.
+        families = [entity_pages, Badges(workers, only=own)]
     for family in families:
         family.render(context, output)
     result = output.result
@@ -157,6 +158,9 @@ def build_site(
             inputs=read.inputs,
             files=sorted(result.stats.files),
             docs=report,
+            api_problems=known_api_problems(
+                workspace, api_definitions(model, filter(shard.owns, model.entities)).values()
+            ),
         ).write(out)
     # Last: the state that says these pages are done.
     dump_json(workspace.site_state, read.state)

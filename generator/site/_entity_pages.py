@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from ..model import entity_dir, entity_page
 from ..workers import die_with_parent
+from ._api_problems import api_definitions, note_api_problems
 from ._context import SiteContext, label, root_of
 from ._output import PageOutput
 from ._pages import VIEWS, Section, entity_view, system_graph, view_dir
@@ -38,6 +39,7 @@ class _Batch:
     stats: WriteStats
     rendered: int
     problems: list[str]
+    api_problems: dict[str, list[str]]  # by definition digest: what each parse found
 
 
 class EntityPages:
@@ -69,13 +71,16 @@ class EntityPages:
                     [api + f for f in DEFINITION_FILES if (context.out / api / f).is_file()]
                 )
         _context = context
+        parsed: dict[str, list[str]] = {}
         try:
             for batch in self._batches([k for k in keys if k not in clean]):
                 output.rendered(batch.stats, batch.rendered, batch.problems)
+                parsed.update(batch.api_problems)
                 if self.progress is not None:
                     self.progress(batch.rendered)
         finally:
             _context = None
+        note_api_problems(context.workspace, parsed)
 
     def _batches(self, keys: list[str]) -> Iterator[_Batch]:
         batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
@@ -156,4 +161,9 @@ def _render_batch(keys: list[str]) -> _Batch:
         if view.api_reference is not None:  # the definition as a file, beside its view
             download = view_dir(view.dir, "api") + view.api_reference.download_name
             writer.write(download, view.api_reference.source)
-    return _Batch(writer.stats, len(views), problems)
+    parsed = {
+        digest: reference.problems
+        for key, digest in api_definitions(model, keys).items()
+        if (reference := views[key].api_reference) is not None
+    }
+    return _Batch(writer.stats, len(views), problems, parsed)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from typing import Any
 
@@ -10,14 +9,13 @@ from markupsafe import Markup
 
 from ..model import CatalogFile, DocsProblem, EntityRef, docs_site_dir, entity_page
 from ._activity import context_problems
+from ._api_problems import api_problems
 from ._catalog_index import catalog_pages, facet_counts, row_shards
-from ._changes import dump_json, load_json
 from ._context import SiteContext, label
 from ._docs_index import DocsSite
 from ._model import SiteModel
 from ._output import PageOutput
 from ._urls import page_file
-from .apis import api_reference
 
 __all__ = ["CatalogIndex", "DocsIndex", "HomePage", "ProblemsPage"]
 
@@ -153,32 +151,14 @@ class ProblemsPage:
 
 def _api_problems(context: SiteContext) -> list[dict[str, Any]]:
     """API definitions that could not be read, or read with warnings: what each API's
-    Definition view says. Remembered by a hash of the definition, so a build reads again
-    only the definitions that changed (an entity page kept as it was is not rendered)."""
+    Definition view says."""
     model = context.model
-    path = context.workspace.cache_dir / "api-problems.json"
-    before = load_json(path)
-    known: dict[str, list[str]] = {}
-    found = []
-    for key in sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k)):
-        entity = model.entities[key]
-        spec = entity.get("spec") or {}
-        definition, kind = spec.get("definition"), spec.get("type")
-        if entity["kind"] != "API" or not isinstance(definition, str):
-            continue
-        kind = kind if isinstance(kind, str) else ""
-        digest = hashlib.sha256(f"{kind}\0{definition}".encode("utf-8", "replace")).hexdigest()
-        remembered = before.get(digest)
-        if isinstance(remembered, list) and all(isinstance(p, str) for p in remembered):
-            problems = remembered
-        else:
-            problems = api_reference(kind, definition).problems
-        known[digest] = problems
-        if problems:
-            found.append({"row": model.row(key), "problems": problems[:MAX_PROBLEMS]})
-    if known != before:
-        dump_json(path, known)
-    return found
+    keys = sorted(model.entities, key=lambda k: (model.labels[k][1].lower(), k))
+    found = api_problems(model, keys, context.workspace)
+    return [
+        {"row": model.row(key), "problems": problems[:MAX_PROBLEMS]}
+        for key, problems in found.items()
+    ]
 
 
 def _docs_page(model: SiteModel, sites: dict[str, DocsSite]) -> dict[str, Any]:
