@@ -102,6 +102,8 @@ def test_three_shards_merged_are_the_bytes_of_one_build(sharded: dict[str, Path]
     }
     owned = [p for files in pages.values() for p in files if p.endswith("/index.html")]
     assert len(owned) == len(set(owned))
+    badges = [p for files in pages.values() for p in files if p.startswith("badges/")]
+    assert len(badges) == len(set(badges)) == sum(1 for k in merged if k.startswith("badges/"))
     for folder in root.glob("site-shard-*-of-3"):
         assert not (folder / "index.html").exists()  # the home page is the merge's
         assert not (folder / "pagefind").exists()
@@ -174,6 +176,14 @@ def test_a_merge_refuses_shards_that_do_not_make_one_set(
     (tampered / SHARD_FILE).write_text(json.dumps(manifest))
     said = refused(tampered, *folders[1:])
     assert "lists '../../etc/passwd', which is not a file of an entity it owns" in said
+    manifest["files"].pop()
+    (tampered / SHARD_FILE).write_text(json.dumps(manifest))
+    site = next(
+        s["storage_path"] for s in manifest["docs"]["sites"].values() if s["status"] != "failed"
+    )
+    (tampered / "docs" / site / "secret.html").symlink_to("/etc/passwd")
+    said = refused(*sorted([tampered, *folders[1:]]))
+    assert "secret.html: a symbolic link in the docs of" in said
 
 
 def test_shard_pages_with_context_sources_are_those_of_one_build(tmp_path: Path) -> None:

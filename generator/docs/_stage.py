@@ -107,10 +107,9 @@ def merge_docs_sites(
     holds what one docs stage over every entity would. A site whose files are already
     there, byte for byte, is left alone; another is copied aside and swapped in whole.
     Returns (sites copied, sites unchanged)."""
-    out.mkdir(parents=True, exist_ok=True)
-    scratch = Workspace(cache_dir, out).scratch_for(out)
-    current: set[str] = set()
-    copied = unchanged = 0
+    # Every site checked before the first is copied: a shard that does not fit leaves
+    # the docs as they were.
+    sites: dict[str, Path] = {}  # storage path → the shard's copy
     for folder, report in shards:
         for ref, site in sorted(report.sites.items()):
             if site.status == "failed":
@@ -119,22 +118,48 @@ def merge_docs_sites(
             parts = path.split("/")
             if len(parts) != 3 or any(p in ("", ".", "..") for p in parts):
                 raise ValueError(f"{folder}: {ref}'s site is at {path!r}, not <ns>/<kind>/<name>")
-            source, target = folder / path, out / path
+            source = folder / path
             if not (source / METADATA_FILE).is_file():
                 raise ValueError(f"{folder}: the docs site of {ref} is missing ({source})")
-            current.add(path)
-            if _same_tree(source, target):
-                unchanged += 1
-                continue
-            staging = Path(tempfile.mkdtemp(prefix="merge-", dir=scratch))
-            try:
-                shutil.copytree(source, staging / "site", symlinks=True)
-                swap_site(staging / "site", target, staging)
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
-            copied += 1
-    remove_stale_sites(out, current)
+            _refuse_links(source, ref)
+            sites[path] = source
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Workspace(cache_dir, out).scratch_for(out)
+    copied = unchanged = 0
+    for path, source in sites.items():
+        target = out / path
+        if _same_tree(source, target):
+            unchanged += 1
+            continue
+        staging = Path(tempfile.mkdtemp(prefix="merge-", dir=scratch))
+        try:
+            shutil.copytree(source, staging / "site", copy_function=_link_or_copy)
+            swap_site(staging / "site", target, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        copied += 1
+    remove_stale_sites(out, set(sites))
     return copied, unchanged
+
+
+def _refuse_links(site: Path, ref: str) -> None:
+    """A shard's folder is an artifact passed between jobs: a docs site with a symbolic
+    link in it is none this builder wrote, and copying it could follow the link out."""
+    if site.is_symlink():
+        raise ValueError(f"{site}: the docs site of {ref} is a symbolic link")
+    for root, folders, files in os.walk(site):
+        for name in (*folders, *files):
+            if (Path(root) / name).is_symlink():
+                raise ValueError(f"{Path(root) / name}: a symbolic link in the docs of {ref}")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows (nothing edits a built site in place),
+    else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _same_tree(a: Path, b: Path) -> bool:

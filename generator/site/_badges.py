@@ -20,6 +20,7 @@ import functools
 import multiprocessing
 import os
 import unicodedata
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html import escape
@@ -271,14 +272,19 @@ class Badges:
     others are written in batches across worker processes (forked, as the entity pages':
     a cold build writes four or five files per entity, and file creation is the cost)."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(
+        self, workers: int | None = None, only: Callable[[str], bool] | None = None
+    ) -> None:
         self.workers = workers
+        self.only = only  # a shard's: the entities whose badges it writes
 
     def render(self, context: SiteContext, output: PageOutput) -> None:
         global _context
         model = context.model
         todo = []
         for key in context.keys:
+            if self.only is not None and not self.only(key):
+                continue
             paths = [badge_file(key, name) for name in applicable(model, key)]
             if key not in context.dirty and all((context.out / p).is_file() for p in paths):
                 output.claim(paths)

@@ -38,8 +38,8 @@ class PageOutput:
     def write(self, relpath: str, content: str | bytes) -> None:
         self.writer.write(relpath, content)
 
-    def copy(self, relpath: str, source: Path) -> None:
-        self.writer.copy(relpath, source)
+    def copy(self, relpath: str, source: Path, *, link: bool = False) -> None:
+        self.writer.copy(relpath, source, link=link)
 
     def keep_page(self, relpath: str) -> None:
         """A page whose inputs did not change: produced, not rewritten."""

@@ -9,11 +9,13 @@ an artifact passed between jobs, so a path in it is checked before anything is w
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import BacklotError
-from ..model import Shard, ShardManifest, entity_dir, entity_page
+from ..model import Shard, ShardManifest, badge_file, entity_dir, entity_page
+from ._api_problems import note_api_problems
 from ._context import SiteContext
 from ._output import PageOutput
 
@@ -92,22 +94,16 @@ def _check_files(shards: ShardSet, keys: set[str]) -> None:
     """A shard folder is an artifact passed between jobs: each path it lists must be a
     regular file below the entity folder of an entity the shard owns, reached without a
     link; and every entity needs its page from some shard."""
-    owner = {entity_dir(key): key for key in keys}
+    # An entity's files are below its folders: catalog/<ns>/<kind>/<name>/…, and its
+    # badges below badges/<ns>/<kind>/<name>/.
+    owner = {folder: key for key in keys for folder in (entity_dir(key), _badge_dir(key))}
     found: set[str] = set()
     for folder, manifest, shard in shards:
-        root = folder.resolve()
+        regular = _regular_files(folder)
         for relpath in manifest.files:
-            # An entity's files are below its folder: catalog/<ns>/<kind>/<name>/….
             parts = relpath.split("/")
             key = owner.get("/".join(parts[:4]) + "/")
-            source = folder / relpath
-            if (
-                key is None
-                or not shard.owns(key)
-                or any(p in ("", ".", "..") for p in parts)
-                or source.resolve() != root / relpath  # no link on the way
-                or not source.is_file()
-            ):
+            if key is None or not shard.owns(key) or relpath not in regular:
                 raise ShardMismatch(
                     f"{folder}: shard {shard} lists {relpath!r}, which is not a file of "
                     "an entity it owns"
@@ -123,17 +119,39 @@ def _check_files(shards: ShardSet, keys: set[str]) -> None:
         )
 
 
+def _regular_files(folder: Path) -> set[str]:
+    """The regular files below ``folder``, by relative path, reached without following a
+    link (one directory read per folder: no system call per file)."""
+    found: set[str] = set()
+    pending = [("", str(folder))]
+    while pending:
+        prefix, path = pending.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    found.add(prefix + entry.name)
+    return found
+
+
+def _badge_dir(key: str) -> str:
+    return badge_file(key, "").rpartition("/")[0] + "/"
+
+
 class ShardPages:
-    """The page family that stands for EntityPages in a merge: the shards' files, checked
-    by ``read_shards``, copied in (only those whose bytes differ are written)."""
+    """The page family that stands for EntityPages and Badges in a merge: the shards'
+    files, checked by ``read_shards``, linked in (only those whose bytes differ)."""
 
     def __init__(self, shards: ShardSet) -> None:
         self.shards = shards
 
     def render(self, context: SiteContext, output: PageOutput) -> None:
+        for _, manifest, _ in self.shards:
+            note_api_problems(context.workspace, manifest.api_problems)
         pages = {entity_page(key) for key in context.model.entities}
         for folder, manifest, _ in self.shards:
             for relpath in manifest.files:
-                output.copy(relpath, folder / relpath)
+                output.copy(relpath, folder / relpath, link=True)
                 if relpath in pages:
                     output.result.pages += 1
