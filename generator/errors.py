@@ -18,7 +18,8 @@ went wrong" and let real bugs through. Each is raised with a message for a user.
     ├── PlaceholderError       catalog/: $text/$json/$yaml failed
     ├── DocsConfigError        docs/: a site's mkdocs.yml or tree cannot be built
     ├── DocsTreeError          docs/: a docs tree over its limits, or unreadable
-    └── SvgRefused             docs/: a static SVG that cannot be published (also a ValueError)
+    ├── SvgRefused             docs/: a static SVG that cannot be published (also a ValueError)
+    └── ShardMismatch          site/: a merge's shards are not one set built from its inputs
 
 Failures of one repository's input never escape their stage as exceptions: each becomes a
 finding with a rule id (``catalog.json``'s findings, ``docs-report.json``), and the build
