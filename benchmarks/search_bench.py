@@ -10,9 +10,10 @@ local sources, built as a user builds it::
    ``measure.py`` (wall time, CPU and peak memory of the process tree, Pagefind's binary
    included). It runs the site stage's own code (``generator.site._search``): the pages it
    indexes come from the same catalog and docs, staged and indexed the same way. The time of
-   Pagefind's run inside it is printed apart. Pagefind has no incremental mode: a build that
-   changed any indexed page indexes them all again (one that changed none reuses the index),
-   so this is also the cost of a rebuild after one change.
+   Pagefind's runs inside it are printed apart. The index is in parts (one per 2,500
+   entities, in powers of two: ``site/_search.py``), each built by its own run, one after
+   another as the site stage does; Pagefind has no incremental mode, so a build that changed
+   an indexed page indexes its part again, and the largest part's share is that cost.
 2. **Total index size**: files and bytes under ``pagefind/``, and the share of the site.
 3. **Bytes a browser fetches for one query**: the built site served over HTTP on 127.0.0.1,
    Debian's Chromium (Playwright) opening the home page in a fresh profile, then one query
@@ -86,15 +87,19 @@ from generator.site._model import SiteModel
 catalog, out, into = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 model = SiteModel.from_catalog(CatalogFile.read(catalog))
 attach_docs(model, read_docs_sites(out / DOCS_PREFIX), DocsReport())
-pages = sorted(_search._indexed_pages(SimpleNamespace(model=model, out=out)))
+count = _search.part_count(len(model.entities), None)
+by_part = _search._pages_by_part(SimpleNamespace(model=model, out=out), count)
+parts = [sorted(p) for p in by_part if p]
 started = time.perf_counter()
-failure = _search._build_index(out, pages, into)
+for number, pages in enumerate(parts):  # one after another, as the site stage builds them
+    failure = _search._build_index(out, pages, into / f"part-{number}")
+    if failure or not _search._complete(into / f"part-{number}"):
+        sys.exit(f"search index failed: {failure or 'no entry file'}")
 took = time.perf_counter() - started
-if failure or not _search._complete(into):
-    sys.exit(f"search index failed: {failure or 'no entry file'}")
+pages = [p for part in parts for p in part]
 docs = sum(1 for p in pages if p.startswith(DOCS_PREFIX))
 print(f"indexed {len(pages)} pages ({len(pages) - docs} entity pages, {docs} docs pages) "
-      f"in {took:.2f} s")
+      f"in {took:.2f} s; {len(parts)} parts, the largest {max(map(len, parts))} pages")
 """
 INDEXED_LINE = re.compile(
     r"indexed (\d+) pages \((\d+) entity pages, (\d+) docs pages\) in ([\d.]+) s"

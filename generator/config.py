@@ -375,6 +375,14 @@ class SiteSettings(_Settings):
         default=6, ge=2, le=100, description="neighbours per relation before collapsing"
     )
     page_size: int = Field(default=100, ge=10, le=1000)
+    search_parts: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="how many parts the search index is built in (a change re-indexes only "
+        "its part, and Pagefind's memory grows with a part; the browser searches them "
+        "all); default: one per 10,000 entities, in powers of two up to 32",
+    )
     annotation_links: dict[str, AnnotationLink] = Field(
         default_factory=dict,
         description="annotation key → link; adds to or replaces the built-in ones",

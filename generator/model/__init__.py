@@ -26,7 +26,7 @@ from ._kinds import KINDS, METADATA, RELATION_INVERSES, KindDef, RelationField, 
 from ._refs import DEFAULT_NAMESPACE, EntityRef, RefError, parse_ref
 from ._relations import FORWARD_RELATIONS, RELATION_TITLES, forward_of
 from ._schema import FieldPath, Problem, dotted
-from ._shards import MAX_SHARDS, SHARD_FILE, Shard, ShardManifest, file_digest
+from ._shards import MAX_SHARDS, SHARD_FILE, Shard, ShardManifest, file_digest, slot_of
 from ._urls import (
     BADGES_PREFIX,
     DOCS_PREFIX,
@@ -99,5 +99,6 @@ __all__ = [
     "repository_identity",
     "repository_web_address",
     "safe_url",
+    "slot_of",
     "workflow_command",
 ]

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._docs_report import DocsReport
 
-__all__ = ["MAX_SHARDS", "SHARD_FILE", "Shard", "ShardManifest", "file_digest"]
+__all__ = ["MAX_SHARDS", "SHARD_FILE", "Shard", "ShardManifest", "file_digest", "slot_of"]
 
 # In a shard's folder, beside its pages: never part of the portal.
 SHARD_FILE = "shard.json"
@@ -52,8 +52,7 @@ class Shard:
 
     def owns(self, key: str) -> bool:
         """Whether this shard builds the entity ``key`` (an ``EntityRef.key``)."""
-        digest = hashlib.sha256(key.encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+        return slot_of(key, self.count) == self.index - 1
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -102,6 +101,13 @@ class ShardManifest(BaseModel):
         except (OSError, ValidationError, ValueError) as exc:
             first = str(exc).splitlines()[0]
             raise ValueError(f"{path}: not a Backlot shard manifest ({first})") from None
+
+
+def slot_of(key: str, count: int) -> int:
+    """Which of ``count`` parts the entity ``key`` falls in (0-based), by a digest of the
+    key: the same on every machine and in every build, whatever else the catalog holds."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count
 
 
 def file_digest(path: Path) -> str:

@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import cbor2
 
 from ..files import write_atomic
-from ..model import entity_page
+from ..model import entity_page, slot_of
 from ._context import SiteContext
 from ._output import PageOutput
 
@@ -34,34 +33,87 @@ __all__ = ["SEARCH_DIR", "SearchIndex"]
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"
+
+
+# The index in parts, each built by its own Pagefind run and merged in the browser
+# (Pagefind's mergeIndex): a change re-indexes only its part, and a run's memory grows
+# with its part, not with the organisation (one run over 14,200 pages peaked at 1.8 GB).
+# An entity's pages (its Overview, its docs) are in the part its key's digest names, so a
+# part keeps its pages from build to build. Not below 10,000 entities by default: a part
+# that lacks a compound word ("OrdersOutboxLag") answers with the pages holding its pieces,
+# ranked below the pages holding the word, but shown.
+PART_ENTITIES = 10_000
+MAX_PARTS = 32
+PARTS_FILE = "parts.json"  # in pagefind/: the other parts' folders, read by search.js
+# The first part holds the scripts and the WebAssembly every part uses; the others need
+# only their own index files.
+_PART_FILES = ("pagefind-entry.json", "index/", "fragment/", "filter/")
+
+
+def part_count(entities: int, chosen: int | None) -> int:
+    """How many parts: ``chosen`` (the settings'), else one per PART_ENTITIES entities,
+    rounded up to a power of two (so that the count, and each page's part, changes
+    rarely as an organisation grows), at most MAX_PARTS."""
+    if chosen is not None:
+        return chosen
+    parts = 1
+    while entities > parts * PART_ENTITIES and parts < MAX_PARTS:
+        parts *= 2
+    return parts
 
 
 class SearchIndex:
     def render(self, context: SiteContext, output: PageOutput) -> None:
-        pages = sorted(_indexed_pages(context))
+        count = part_count(len(context.model.entities), context.settings.search_parts)
+        parts = [sorted(p) for p in _pages_by_part(context, count) if p]
         cache = context.workspace.cache_dir / "search"
-        index = cache / "index"
-        fingerprint = _fingerprint(context.out, pages)
-        stamp = cache / "fingerprint"
-        known = stamp.read_text("utf-8") if stamp.is_file() else ""
-        if known != fingerprint or not _complete(index):
-            building = cache / "building"
-            shutil.rmtree(building, ignore_errors=True)
-            failure = _build_index(context.out, pages, building)
-            if failure or not _complete(building):
+        built = []
+        for number, pages in enumerate(parts):
+            index = _part_index(cache / f"part-{number}", context.out, pages)
+            if isinstance(index, str):
                 # No search is better than a broken one, and never a failed build.
                 output.result.problems.append(
-                    f"search: Pagefind wrote no usable index ({failure or 'no entry file'}); "
-                    "the portal has no search this time"
+                    f"search: Pagefind wrote no usable index ({index}); the portal has no "
+                    "search this time"
                 )
                 return
-            _canonical(building)
-            shutil.rmtree(index, ignore_errors=True)
-            building.rename(index)
-            write_atomic(stamp, fingerprint.encode())
-        for path in sorted(p for p in index.rglob("*") if p.is_file()):
-            output.copy(SEARCH_DIR + path.relative_to(index).as_posix(), path)
+            built.append(index)
+        for number, index in enumerate(built):
+            prefix = SEARCH_DIR + (f"part-{number}/" if number else "")
+            for path in sorted(p for p in index.rglob("*") if p.is_file()):
+                relative = path.relative_to(index).as_posix()
+                if number and not (
+                    relative.startswith(_PART_FILES) or relative.endswith(".pf_meta")
+                ):
+                    continue
+                output.copy(prefix + relative, path)
+        others = [f"part-{number}/" for number in range(1, len(built))]
+        output.write(SEARCH_DIR + PARTS_FILE, json.dumps({"parts": others}) + "\n")
+        for stale in cache.glob("part-*"):
+            if stale.name.removeprefix("part-") not in {str(n) for n in range(len(built))}:
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _part_index(cache: Path, out: Path, pages: list[str]) -> Path | str:
+    """The index of ``pages``: the cached one when no page of them changed, else built
+    again; or what went wrong."""
+    index = cache / "index"
+    fingerprint = _fingerprint(out, pages)
+    stamp = cache / "fingerprint"
+    known = stamp.read_text("utf-8") if stamp.is_file() else ""
+    if known == fingerprint and _complete(index):
+        return index
+    building = cache / "building"
+    shutil.rmtree(building, ignore_errors=True)
+    failure = _build_index(out, pages, building)
+    if failure or not _complete(building):
+        return failure or "no entry file"
+    _canonical(building)
+    shutil.rmtree(index, ignore_errors=True)
+    building.rename(index)
+    write_atomic(stamp, fingerprint.encode())
+    return index
 
 
 def _canonical(index: Path) -> None:
@@ -125,16 +177,21 @@ def _complete(index: Path) -> bool:
     return isinstance(entry, dict) and bool(entry.get("languages"))
 
 
-def _indexed_pages(context: SiteContext) -> Iterator[str]:
-    """Site paths of the pages searched: entity Overviews, and their docs sites' pages."""
+def _pages_by_part(context: SiteContext, count: int) -> list[list[str]]:
+    """Site paths of the pages searched, in ``count`` parts: entity Overviews, and their
+    docs sites' pages, each in its entity's part."""
+    parts: list[list[str]] = [[] for _ in range(count)]
+    docs = context.model.docs
     for key in context.model.entities:
-        yield entity_page(key)
-    for href in set(context.model.docs.values()):
-        folder = context.out / href.rpartition("/")[0]
-        for page in folder.rglob("*.html"):
-            relative = page.relative_to(context.out).as_posix()
-            if not relative.endswith("/404.html"):
-                yield relative
+        part = parts[slot_of(key, count)]
+        part.append(entity_page(key))
+        if key in docs:
+            folder = context.out / docs[key].rpartition("/")[0]
+            for page in folder.rglob("*.html"):
+                relative = page.relative_to(context.out).as_posix()
+                if not relative.endswith("/404.html"):
+                    part.append(relative)
+    return parts
 
 
 def _fingerprint(out: Path, pages: list[str]) -> str:

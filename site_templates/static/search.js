@@ -52,7 +52,21 @@
         var ranking = { termSimilarity: 5 };
         // The filters' index is loaded when the reader asks for filters, not before: at
         // 10,000 entities it is a third of what a first query would fetch.
-        return module.options({ baseUrl: base, excerptLength: 24, ranking: ranking });
+        var options = { baseUrl: base, excerptLength: 24, ranking: ranking };
+        // A large portal's index is in parts (pagefind/parts.json names the others), each
+        // built on its own; they are searched as one.
+        var parts = fetch(new URL(root + "pagefind/parts.json", document.baseURI).href)
+          .then(function (response) { return response.ok ? response.json() : { parts: [] }; })
+          .catch(function () { return { parts: [] }; });
+        return Promise.all([module.options(options), parts]).then(function (done) {
+          var names = Array.isArray(done[1].parts) ? done[1].parts : [];
+          return Promise.all(names.filter(function (name) {
+            return typeof name === "string" && /^part-[0-9]+\/$/.test(name);
+          }).map(function (name) {
+            var where = new URL(root + "pagefind/" + name, document.baseURI).href;
+            return module.mergeIndex(where, options);
+          }));
+        });
       });
     }
     loading.catch(function () { /* said in the panel */ });

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from generator.site import _search
 from tests.browser.conftest import Serve
+from tests.conftest import EXAMPLES, run_backlot
 
 RESULTS = "[data-search-results]"
 
@@ -175,3 +177,47 @@ def test_ten_results_first_and_more_on_request(page: Any, example_site: Path, se
         if page.locator(f"{RESULTS} li > a").count() > 10:
             break
     assert page.locator(f"{RESULTS} li > a").count() == min(found, 20)
+
+
+def test_an_index_in_parts_is_searched_as_one(
+    page: Any, example_site: Path, serve: Serve, tmp_path: Path
+) -> None:
+    """A large portal's index is built in parts (a change re-indexes one); the reader
+    searches them as one index: the same pages found, the filters over all of them."""
+    (tmp_path / "backlot.yaml").write_text(
+        f"catalog:\n  sources:\n    - path: {EXAMPLES}\nsite:\n  search_parts: 3\n", "utf-8"
+    )
+    done = run_backlot("build", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    site = tmp_path / "site"
+    parts = json.loads((site / "pagefind/parts.json").read_text("utf-8"))["parts"]
+    assert parts == ["part-1/", "part-2/"]
+    for part in parts:  # its own index; the scripts and WebAssembly are the first part's
+        assert (site / "pagefind" / part / "pagefind-entry.json").is_file()
+        assert not (site / "pagefind" / part / "pagefind.js").exists()
+    one = json.loads((example_site / "pagefind/parts.json").read_text("utf-8"))["parts"]
+    assert one == []  # the example is small: one part
+
+    def found(site: Path, words: str) -> tuple[str, str]:
+        """How many pages a query finds, and the first one shown."""
+        page.goto(serve(site) + "index.html")
+        search(page, words)
+        status = page.locator(f"{RESULTS} [role=status]").inner_text()
+        return status.split()[0], page.locator(f"{RESULTS} li > a").first.inner_text()
+
+    # Words every part holds: the same pages found, the same first.
+    for words in ("payments gateway", "acme"):
+        assert found(site, words) == found(example_site, words), words
+    # A compound word only one part holds: its pages first (the other parts answer with
+    # pages holding its pieces, ranked below).
+    page.goto(serve(site) + "index.html")
+    search(page, "OrdersOutboxLag")
+    assert groups(page)["In the docs"][0] == "Runbook"
+    # The filters' values are those of every part.
+    search(page, "orders")
+    page.click(f"{RESULTS} [data-search-filters-open]")
+    page.wait_for_selector(f"{RESULTS} select[data-search-filter=kind]")
+    kinds = page.locator(f"{RESULTS} select[data-search-filter=kind] option").all_inner_texts()
+    assert any(k.startswith("API (") for k in kinds) and any(
+        k.startswith("Component (") for k in kinds
+    ), kinds
