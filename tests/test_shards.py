@@ -219,3 +219,40 @@ def test_shard_pages_with_context_sources_are_those_of_one_build(tmp_path: Path)
                 assert data == single[path], path
     finally:
         fake.stop()
+
+
+def test_shards_index_their_own_search_parts_when_there_are_as_many(tmp_path: Path) -> None:
+    """With as many search parts as shards, each shard indexes its part (its pages are all
+    there) and the merge runs no Pagefind: still the bytes of one build."""
+    config = tmp_path / "backlot.yaml"
+    config.write_text(
+        f"catalog:\n  sources:\n    - path: {EXAMPLES}\nsite:\n  search_parts: 2\n", "utf-8"
+    )
+    single = run_backlot(
+        "build", "--config", config, "-o", tmp_path / "single", "--cache-dir", tmp_path / "c0",
+        env=EPOCH,
+    )  # fmt: skip
+    assert single.returncode == 0, single.stderr
+    catalog = tmp_path / "catalog.json"
+    made = run_backlot("catalog", "--config", config, "-o", catalog, "--cache-dir", tmp_path / "cc")
+    assert made.returncode == 0, made.stderr
+    folders = []
+    for index in (1, 2):
+        folder = tmp_path / f"site-shard-{index}-of-2"
+        done = run_backlot(
+            "build", "--config", config, "--shard", f"{index}/2", "--catalog", catalog,
+            "-o", folder, "--cache-dir", tmp_path / f"c{index}", env=EPOCH,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        manifest = json.loads((folder / SHARD_FILE).read_text())
+        assert manifest["search_part"] == index - 1
+        assert any(f.startswith("pagefind/") for f in manifest["files"])
+        folders.append(folder)
+    merged = run_backlot(
+        "merge", *folders, "--config", config, "--catalog", catalog, "-o", tmp_path / "merged",
+        "--cache-dir", tmp_path / "cm", env=EPOCH,
+    )  # fmt: skip
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert not list((tmp_path / "cm").glob("search/part-*"))  # no part indexed here
+    assert differences(tree(tmp_path / "single"), tree(tmp_path / "merged")) == []
+    assert json.loads((tmp_path / "merged/pagefind/parts.json").read_text())["parts"] == ["part-1/"]

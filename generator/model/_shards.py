@@ -74,6 +74,9 @@ class ShardManifest(BaseModel):
     # What its API definitions' parse found, by definition digest: the merge's Problems
     # page lists them without parsing every definition again.
     api_problems: dict[str, list[str]] = Field(default_factory=dict)
+    # The search index's part it built (its files among ``files``), when the index has as
+    # many parts as there are shards; None when the merge indexes everything.
+    search_part: int | None = None
 
     def write(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -41,7 +41,7 @@ from ._model import SiteModel
 from ._output import PageFamily, PageOutput, SiteResult
 from ._ownership import pages_aggregating, pages_under
 from ._pictures import Pictures
-from ._search import SearchIndex
+from ._search import SearchIndex, part_count
 from ._shard_pages import ShardPages, ShardSet, check_inputs
 from ._templates import TemplatesPage
 from ._writer import SiteWriter, remove_stale
@@ -138,11 +138,22 @@ def build_site(
         NotFoundPage(),
         CatalogJson(),
         StaticAssets(),
-        SearchIndex(),  # last: it indexes the pages the others wrote
+        # Last: it indexes the pages the others wrote (a merge, the parts the shards did).
+        SearchIndex(
+            provided=frozenset(
+                m.search_part for _, m, _ in merge or () if m.search_part is not None
+            )
+        ),
     ]
+    # A shard indexes its own part when the index has as many parts as there are shards
+    # (an entity's part is then its shard: every page of it is there).
+    search_part = None
     if shard is not None:
         # What is per entity; the rest needs every entity: the merge renders it.
         families = [entity_pages, Badges(workers, only=own)]
+        if part_count(len(model.entities), settings.search_parts) == shard.count:
+            search_part = shard.index - 1
+            families.append(SearchIndex(only=search_part))
     for family in families:
         family.render(context, output)
     result = output.result
@@ -161,6 +172,7 @@ def build_site(
             api_problems=known_api_problems(
                 workspace, api_definitions(model, filter(shard.owns, model.entities)).values()
             ),
+            search_part=search_part,
         ).write(out)
     # Last: the state that says these pages are done.
     dump_json(workspace.site_state, read.state)

@@ -29,7 +29,7 @@ from ..model import entity_page, slot_of
 from ._context import SiteContext
 from ._output import PageOutput
 
-__all__ = ["SEARCH_DIR", "SearchIndex"]
+__all__ = ["PARTS_FILE", "SEARCH_DIR", "SearchIndex", "part_count", "part_prefix"]
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
@@ -63,14 +63,32 @@ def part_count(entities: int, chosen: int | None) -> int:
     return parts
 
 
+def part_prefix(slot: int, first: int) -> str:
+    """Where part ``slot`` goes: the first part (with the scripts) at ``pagefind/``, each
+    other at ``pagefind/part-<slot>/``. A part keeps its slot's number while others come
+    and go, so a shard that indexes one slot knows where its files go."""
+    return SEARCH_DIR if slot == first else f"{SEARCH_DIR}part-{slot}/"
+
+
 class SearchIndex:
+    """``only``: a shard's slot (``backlot build --shard`` when the index has as many parts
+    as there are shards): the one part whose pages are all the shard's, indexed there.
+    ``provided``: in a merge, the slots the shards indexed, whose files they brought."""
+
+    def __init__(self, only: int | None = None, provided: frozenset[int] = frozenset()) -> None:
+        self.only = only
+        self.provided = provided
+
     def render(self, context: SiteContext, output: PageOutput) -> None:
         count = part_count(len(context.model.entities), context.settings.search_parts)
-        parts = [sorted(p) for p in _pages_by_part(context, count) if p]
+        slots = {s: sorted(p) for s, p in enumerate(_pages_by_part(context, count)) if p}
+        first = min(slots, default=0)
         cache = context.workspace.cache_dir / "search"
-        built = []
-        for number, pages in enumerate(parts):
-            index = _part_index(cache / f"part-{number}", context.out, pages)
+        built: dict[int, Path] = {}
+        for slot, pages in slots.items():
+            if (self.only is not None and slot != self.only) or slot in self.provided:
+                continue
+            index = _part_index(cache / f"part-{slot}", context.out, pages)
             if isinstance(index, str):
                 # No search is better than a broken one, and never a failed build.
                 output.result.problems.append(
@@ -78,20 +96,20 @@ class SearchIndex:
                     "search this time"
                 )
                 return
-            built.append(index)
-        for number, index in enumerate(built):
-            prefix = SEARCH_DIR + (f"part-{number}/" if number else "")
+            built[slot] = index
+        for slot, index in built.items():
             for path in sorted(p for p in index.rglob("*") if p.is_file()):
                 relative = path.relative_to(index).as_posix()
-                if number and not (
+                if slot != first and not (
                     relative.startswith(_PART_FILES) or relative.endswith(".pf_meta")
                 ):
                     continue
-                output.copy(prefix + relative, path)
-        others = [f"part-{number}/" for number in range(1, len(built))]
-        output.write(SEARCH_DIR + PARTS_FILE, json.dumps({"parts": others}) + "\n")
+                output.copy(part_prefix(slot, first) + relative, path)
+        if self.only is None:
+            others = [f"part-{slot}/" for slot in sorted(slots) if slot != first]
+            output.write(SEARCH_DIR + PARTS_FILE, json.dumps({"parts": others}) + "\n")
         for stale in cache.glob("part-*"):
-            if stale.name.removeprefix("part-") not in {str(n) for n in range(len(built))}:
+            if stale.name.removeprefix("part-") not in {str(slot) for slot in built}:
                 shutil.rmtree(stale, ignore_errors=True)
 
 

@@ -18,6 +18,7 @@ from ..model import Shard, ShardManifest, badge_file, entity_dir, entity_page
 from ._api_problems import note_api_problems
 from ._context import SiteContext
 from ._output import PageOutput
+from ._search import PARTS_FILE, SEARCH_DIR
 
 __all__ = ["ShardMismatch", "ShardPages", "ShardSet", "check_inputs", "read_shards"]
 
@@ -98,9 +99,23 @@ def _check_files(shards: ShardSet, keys: set[str]) -> None:
     # badges below badges/<ns>/<kind>/<name>/.
     owner = {folder: key for key in keys for folder in (entity_dir(key), _badge_dir(key))}
     found: set[str] = set()
+    listed: dict[str, Path] = {}
     for folder, manifest, shard in shards:
         regular = _regular_files(folder)
         for relpath in manifest.files:
+            if relpath in listed:
+                raise ShardMismatch(f"{relpath!r} is listed by {listed[relpath]} and {folder}")
+            listed[relpath] = folder
+            if relpath.startswith(SEARCH_DIR) and relpath in regular:
+                # Its part of the search index: below pagefind/part-<its slot>/, or the
+                # first part's files at pagefind/ itself.
+                slot = manifest.search_part
+                inside = relpath[len(SEARCH_DIR) :]
+                if slot is not None and (
+                    inside.startswith(f"part-{slot}/")
+                    or not (inside.startswith("part-") or inside == PARTS_FILE)
+                ):
+                    continue
             parts = relpath.split("/")
             key = owner.get("/".join(parts[:4]) + "/")
             if key is None or not shard.owns(key) or relpath not in regular:
