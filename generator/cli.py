@@ -358,6 +358,14 @@ _CONFIG_OPTION = click.option(
 _CACHE_OPTION = click.option(
     "--cache-dir", type=click.Path(path_type=Path, file_okay=False), help="default: .backlot"
 )
+_OUTPUT_OPTION = click.option(
+    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
+)
+_STRICT_OPTION = click.option(
+    "--strict",
+    is_flag=True,
+    help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
+)
 _PATH_ARGUMENT = click.argument(
     "path", required=False, type=click.Path(path_type=Path, file_okay=False, exists=True)
 )
@@ -424,9 +432,7 @@ def _run_catalog(
     type=click.Path(path_type=Path, dir_okay=False),
     help="default: <cache-dir>/catalog.json",
 )
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
-)
+@_OUTPUT_OPTION
 @_CONFIG_OPTION
 @_CACHE_OPTION
 def site(
@@ -437,14 +443,7 @@ def site(
     workspace = Workspace(config.cache_dir, output or config.output)
     source = catalog_path or workspace.catalog
     with workspace.locked("site"):
-        try:
-            catalog_file = CatalogFile.read(source)
-        except FileNotFoundError:
-            raise click.ClickException(
-                f"{source}: no catalog; run 'backlot catalog' first"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise click.ClickException(f"{source}: not a Backlot catalog.json ({exc})") from None
+        catalog_file = _read_catalog(source)
         snapshot = (
             ContextSnapshot.read(workspace.context_snapshot) if config.context.sources else None
         )
@@ -452,9 +451,7 @@ def site(
 
 
 @main.command("context")
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
-)
+@_OUTPUT_OPTION
 @_CONFIG_OPTION
 @_CACHE_OPTION
 def context_command(output: Path | None, config_path: Path | None, cache_dir: Path | None) -> None:
@@ -604,14 +601,8 @@ def _run_context(
 
 @main.command()
 @_PATH_ARGUMENT
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
-)
+@_OUTPUT_OPTION
+@_STRICT_OPTION
 @click.option(
     "--shard",
     "shard_spec",
@@ -671,7 +662,6 @@ def build(
         )
         workspace.finished(_source_set(config))
     problems = _BuildProblems.of(catalog_file, report)
-    failed = strict and problems.any()
     if in_actions():
         _report_to_actions(
             catalog_file,
@@ -681,10 +671,7 @@ def build(
             workspace.output,
             snapshot,
         )
-    # The log's last line: what went wrong, counted (on stderr when it fails the build).
-    click.echo(problems.verdict(strict), err=failed)
-    if failed:
-        sys.exit(1)
+    problems.last_line(strict)
 
 
 def _build_shard(
@@ -727,10 +714,7 @@ def _build_shard(
         if catalog_path is None:
             workspace.finished(_source_set(config))
     problems = _BuildProblems.of(catalog_file, report)
-    failed = strict and problems.any()
-    click.echo(problems.verdict(strict), err=failed)
-    if failed:
-        sys.exit(1)
+    problems.last_line(strict)
 
 
 def _read_catalog(path: Path) -> CatalogFile:
@@ -751,14 +735,8 @@ def _read_catalog(path: Path) -> CatalogFile:
     type=click.Path(path_type=Path, dir_okay=False),
     help="the catalog.json the shards were built from (default: <cache-dir>/catalog.json)",
 )
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path, file_okay=False), help="default: site"
-)
-@click.option(
-    "--strict",
-    is_flag=True,
-    help="fail (exit 1) on any catalog error or warning, docs site failure or docs warning",
-)
+@_OUTPUT_OPTION
+@_STRICT_OPTION
 @_CONFIG_OPTION
 @_CACHE_OPTION
 def merge(
@@ -819,14 +797,11 @@ def merge(
         except ShardMismatch as exc:
             raise click.ClickException(str(exc)) from None
     problems = _BuildProblems.of(catalog_file, report)
-    failed = strict and problems.any()
     if in_actions():
         _report_to_actions(
             catalog_file, report, site_result, problems.verdict(strict), out, snapshot
         )
-    click.echo(problems.verdict(strict), err=failed)
-    if failed:
-        sys.exit(1)
+    problems.last_line(strict)
 
 
 @dataclass(frozen=True)
@@ -869,6 +844,14 @@ class _BuildProblems:
         if self.docs_warnings:
             parts.append(counted(self.docs_warnings, "docs warning"))
         return ", ".join(parts)
+
+    def last_line(self, strict: bool) -> None:
+        """The log's last line: what went wrong, counted (on stderr, and exit 1, when it
+        fails the build)."""
+        failed = strict and self.any()
+        click.echo(self.verdict(strict), err=failed)
+        if failed:
+            sys.exit(1)
 
     def verdict(self, strict: bool) -> str:
         if not self.any():
