@@ -6,9 +6,15 @@ would), from one catalog.json, and the merge must give the bytes one build gives
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +262,27 @@ def test_shards_index_their_own_search_parts_when_there_are_as_many(tmp_path: Pa
     assert not list((tmp_path / "cm").glob("search/part-*"))  # no part indexed here
     assert differences(tree(tmp_path / "single"), tree(tmp_path / "merged")) == []
     assert json.loads((tmp_path / "merged/pagefind/parts.json").read_text())["parts"] == ["part-1/"]
+
+
+def test_a_merge_killed_at_any_moment_is_finished_by_the_next(
+    sharded: dict[str, Path], tmp_path: Path
+) -> None:
+    root, catalog = sharded["root"], sharded["catalog"]
+    folders = sorted(root.glob("site-shard-*-of-3"))
+    out, cache = tmp_path / "site", tmp_path / "cache"
+    args = ["merge", *folders, "--catalog", catalog, "-o", out, "--cache-dir", cache]
+    for delay in (0.6, 1.2, 1.8):
+        running = subprocess.Popen(
+            [sys.executable, "-m", "generator", *map(str, args)],
+            env={**os.environ, **EPOCH},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its workers and Pagefind die with it
+        )
+        time.sleep(delay)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(running.pid, signal.SIGKILL)
+        running.wait()
+    done = run_backlot(*args, env=EPOCH)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert differences(tree(sharded["single"]), tree(out)) == []
