@@ -56,20 +56,25 @@ class EntityPages:
     def render(self, context: SiteContext, output: PageOutput) -> None:
         global _context
         keys = [k for k in context.keys if self.only is None or self.only(k)]
+        # A kept entity's files are found with a folder listing or two, not a system call
+        # per file it may have: 10,000 entities, seven possible files each.
+        out = os.fspath(context.out)
         clean = {
-            k for k in keys if k not in context.dirty and (context.out / entity_page(k)).is_file()
+            k for k in keys if k not in context.dirty and os.path.isfile(f"{out}/{entity_page(k)}")
         }
         for key in keys:
             if key in clean:
                 output.keep_page(entity_page(key))
+                folder = f"{out}/{entity_dir(key)}"
+                there = set(os.listdir(folder))
                 for view in VIEWS:  # the entity's other views, where it has them
                     path = page_file(view_dir(entity_dir(key), view))
-                    if (context.out / path).is_file():
+                    if view in there and os.path.isfile(f"{out}/{path}"):
                         output.claim([path])  # kept, counted with its entity's page
-                api = view_dir(entity_dir(key), "api")
-                output.claim(
-                    [api + f for f in DEFINITION_FILES if (context.out / api / f).is_file()]
-                )
+                if "api" in there:
+                    api = view_dir(entity_dir(key), "api")
+                    files = set(os.listdir(f"{out}/{api}"))
+                    output.claim([api + f for f in DEFINITION_FILES if f in files])
         _context = context
         parsed: dict[str, list[str]] = {}
         try:

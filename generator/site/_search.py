@@ -104,7 +104,8 @@ class SearchIndex:
                     relative.startswith(_PART_FILES) or relative.endswith(".pf_meta")
                 ):
                     continue
-                output.copy(part_prefix(slot, first) + relative, path)
+                # Linked: the cache's index files are never edited, only replaced.
+                output.copy(part_prefix(slot, first) + relative, path, link=True)
         if self.only is None:
             others = [f"part-{slot}/" for slot in sorted(slots) if slot != first]
             output.write(SEARCH_DIR + PARTS_FILE, json.dumps({"parts": others}) + "\n")

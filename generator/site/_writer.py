@@ -17,6 +17,7 @@ import filecmp
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -87,11 +88,20 @@ class SiteWriter:
         ``link``, a hard link to ``source`` where the file system allows: one system call
         instead of a create, a copy and a rename (a merge puts tens of thousands of shard
         files in place). Only for sources nothing writes into afterwards: every writer
-        here replaces a file whole, so the two names never diverge by an edit in place."""
+        here replaces a file whole, so the two names never diverge by an edit in place;
+        and so a file that is still the link made last time is the same without a read."""
         path = self.out / relpath
         self._claim(relpath)
-        exists = path.is_file()
-        if exists and filecmp.cmp(source, path, shallow=False):
+        try:
+            there = os.stat(path)
+        except FileNotFoundError:
+            there = None
+        exists = there is not None and stat.S_ISREG(there.st_mode)
+        if (
+            there is not None
+            and exists
+            and ((link and _same_file(source, there)) or filecmp.cmp(source, path, shallow=False))
+        ):
             self.stats.unchanged += 1
             return
         if not exists:
@@ -152,6 +162,12 @@ class SiteWriter:
             self.journal.parent.mkdir(parents=True, exist_ok=True)
             self._journal_fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.write(self._journal_fd, line.encode("utf-8"))
+
+
+def _same_file(source: Path, there: os.stat_result) -> bool:
+    """Whether ``there`` is ``source`` itself (a hard link to it)."""
+    mine = os.stat(source)
+    return (mine.st_ino, mine.st_dev) == (there.st_ino, there.st_dev)
 
 
 def remove_stale(
