@@ -4,6 +4,7 @@ linked, and how a page is rendered. Built once, frozen, and read by every page f
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,10 +101,10 @@ class SiteContext:
     def out(self) -> Path:
         return self.workspace.output
 
-    @property
+    @functools.cached_property
     def provenance(self) -> str:
-        """What list pages say they show. No time here: list pages must stay byte-identical
-        until their own content changes."""
+        """What list pages say they show (asked by each of them: worked out once). No time
+        here: list pages must stay byte-identical until their own content changes."""
         repositories = len({s.repository for s in self.model.catalog.sources.values()})
         return (
             f"Catalog of {counted(len(self.keys), 'entity')} "

@@ -56,8 +56,8 @@ class EntityPages:
     def render(self, context: SiteContext, output: PageOutput) -> None:
         global _context
         keys = [k for k in context.keys if self.only is None or self.only(k)]
-        # A kept entity's files are found with a folder listing or two, not a system call
-        # per file it may have: 10,000 entities, seven possible files each.
+        # A kept entity's files: a stat each, as strings (pathlib's objects cost as much as
+        # the system call), and the definition files only where an API view is.
         out = os.fspath(context.out)
         clean = {
             k for k in keys if k not in context.dirty and os.path.isfile(f"{out}/{entity_page(k)}")
@@ -65,16 +65,19 @@ class EntityPages:
         for key in keys:
             if key in clean:
                 output.keep_page(entity_page(key))
-                folder = f"{out}/{entity_dir(key)}"
-                there = set(os.listdir(folder))
                 for view in VIEWS:  # the entity's other views, where it has them
                     path = page_file(view_dir(entity_dir(key), view))
-                    if view in there and os.path.isfile(f"{out}/{path}"):
+                    if os.path.isfile(f"{out}/{path}"):
                         output.claim([path])  # kept, counted with its entity's page
-                if "api" in there:
-                    api = view_dir(entity_dir(key), "api")
-                    files = set(os.listdir(f"{out}/{api}"))
-                    output.claim([api + f for f in DEFINITION_FILES if f in files])
+                        if view == "api":  # and the definition beside it
+                            api = view_dir(entity_dir(key), "api")
+                            output.claim(
+                                [
+                                    api + f
+                                    for f in DEFINITION_FILES
+                                    if os.path.isfile(f"{out}/{api}{f}")
+                                ]
+                            )
         _context = context
         parsed: dict[str, list[str]] = {}
         try:
