@@ -93,8 +93,9 @@ def check_inputs(shards: ShardSet, inputs: str) -> None:
 
 def _check_files(shards: ShardSet, keys: set[str]) -> None:
     """A shard folder is an artifact passed between jobs: each path it lists must be a
-    regular file below the entity folder of an entity the shard owns, reached without a
-    link; and every entity needs its page from some shard."""
+    regular file below a folder of an entity the shard owns (or in its own part of the
+    search index), reached without a link, and listed by no other shard; and every entity
+    needs its page from some shard."""
     # An entity's files are below its folders: catalog/<ns>/<kind>/<name>/…, and its
     # badges below badges/<ns>/<kind>/<name>/.
     owner = {folder: key for key in keys for folder in (entity_dir(key), _badge_dir(key))}
