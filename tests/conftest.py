@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
@@ -31,15 +33,23 @@ class Run:
 def run_backlot(
     *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> Run:
-    """Run the CLI as a user would, in a fresh process."""
-    done = subprocess.run(
-        [sys.executable, "-m", "generator", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
+    """Run the CLI as a user would, in a fresh process. A run in the checkout without a
+    cache of its own uses the checkout's ``.backlot``, which the command locks: such runs
+    wait for each other, as one person's commands would, rather than fail as busy when
+    the suite runs on several workers."""
+    shared = cwd is None and "--cache-dir" not in map(str, args)
+    with contextlib.ExitStack() as stack:
+        if shared:
+            handle = stack.enter_context((REPO_ROOT / ".backlot-tests.lock").open("a"))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", *map(str, args)],
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            timeout=300,
+            env={**os.environ, **(env or {})},
+        )
     return Run(done.returncode, done.stdout, done.stderr)
 
 
