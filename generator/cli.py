@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .actions import build_summary, in_actions, workflow_annotations, write_step_summary
-from .catalog import build_catalog
+from .catalog import DescriptorMemo, build_catalog
 from .cli_scaffold import scaffold, workflows
 from .config import (
     CONFIG_FILE,
@@ -411,6 +411,7 @@ def _run_catalog(
     own = out == workspace.catalog
     previous = _read_previous(workspace.baseline_catalog(_source_set(config)) if own else out)
     files = sum(len(r.descriptors) for r in sources.repositories)
+    memo = DescriptorMemo.read(workspace.descriptor_memo)
     with _progress("reading", "file", files) as reading:
         result = build_catalog(
             sources.repositories,
@@ -419,9 +420,11 @@ def _run_catalog(
             progress=lambda what: reading.advance(1, what),
             urls=sources.urls,
             without_descriptors=sources.without_descriptors,
+            memo=memo,
         )
     result.write(out)
-    _print_summary(result, out)
+    memo.write(workspace.descriptor_memo)
+    _print_summary(result, out, memo.served)
     return result
 
 
@@ -1535,10 +1538,13 @@ def _read_previous(path: Path) -> dict[str, EntitySource] | None:
         return None
 
 
-def _print_summary(result: CatalogFile, out: Path) -> None:
+def _print_summary(result: CatalogFile, out: Path, unchanged: int = 0) -> None:
     s = result.summary
     kinds = ", ".join(f"{n} {k}" for k, n in s.by_kind.items()) or "none"
-    click.echo(f"{counted(s.entities, 'entity')} ({kinds}) from {counted(s.files, 'file')} → {out}")
+    files = counted(s.files, "file") + (
+        f" ({unchanged} unchanged since the last build)" if unchanged else ""
+    )
+    click.echo(f"{counted(s.entities, 'entity')} ({kinds}) from {files} → {out}")
     click.echo(
         f"{counted(s.rejected, 'rejected document')}, {counted(s.errors, 'error')}, "
         f"{counted(s.warnings, 'warning')} ({counted(s.orphans, 'orphan')}, "

@@ -117,6 +117,11 @@ class Workspace:
         return self.cache_dir / "baselines"
 
     @property
+    def descriptor_memo(self) -> Path:
+        """What the catalog stage made of each descriptor file (``catalog.DescriptorMemo``)."""
+        return self.cache_dir / "descriptors.jsonl"
+
+    @property
     def context_snapshot(self) -> Path:
         """The context sources' last snapshot (``context.ContextSnapshot``)."""
         return self.cache_dir / "context.json"

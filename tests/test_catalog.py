@@ -522,3 +522,58 @@ def test_a_folder_of_repositories_in_one_checkout_is_walked_once(tmp_path: Path)
     )
     logs = [line for line in calls.read_text().splitlines() if " log " in f" {line} "]
     assert len(logs) == 1, logs
+
+
+def test_files_that_did_not_change_are_not_read_again(tmp_path: Path) -> None:
+    """The second build takes unchanged files from the cache's memo and gives the same
+    catalog byte for byte; a file that changed, a file with problems and a file with
+    placeholders are read again, and a memo that cannot be read is no memo."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "payments/catalog-info.yaml": component("payments")
+            + "---\n"
+            + component("payments-worker", dependsOn=["component:ghost"]),
+            "notes/catalog-info.yaml": component("notes").replace(
+                "  name: notes\n", "  name: notes\n  description:\n    $text: ./about.txt\n"
+            ),
+            "notes/about.txt": "About the notes service.\n",
+            "broken/catalog-info.yaml": component("broken").replace("production", "[3]"),
+            "team/catalog-info.yaml": GROUP_A,
+        },
+    )
+    cache = tmp_path / "cache"
+
+    def catalog_run(cache: Path = cache) -> tuple[bytes, str]:
+        out = tmp_path / "catalog.json"
+        result = run_backlot("catalog", org, "-o", out, "--cache-dir", cache)
+        assert result.returncode == 0, result.stderr
+        return out.read_bytes(), result.stdout
+
+    first, said = catalog_run()
+    assert "unchanged since the last build" not in said
+    again, said = catalog_run()
+    assert again == first
+    # payments and team, not notes (a placeholder) nor broken (rejected)
+    assert "from 4 files (2 unchanged since the last build)" in said
+    catalog = json.loads(again)
+    assert entity(catalog, "component:default/notes")["metadata"]["description"] == (
+        "About the notes service.\n"
+    )
+    assert {f["rule"] for f in catalog["findings"]} == {"spec/wrong-type", "catalog/unresolved-ref"}
+
+    write_tree(
+        org, {"payments/catalog-info.yaml": component("payments").replace("production", "retired")}
+    )
+    write_tree(org, {"notes/about.txt": "Rewritten.\n"})
+    changed, said = catalog_run()
+    catalog = json.loads(changed)
+    assert entity(catalog, "component:default/payments")["spec"]["lifecycle"] == "retired"
+    assert "component:default/payments-worker" not in catalog["sources"]
+    assert entity(catalog, "component:default/notes")["metadata"]["description"] == "Rewritten.\n"
+    assert "(1 unchanged since the last build)" in said
+
+    (cache / "descriptors.jsonl").write_text('{"memo": 1}\n[not json\n')
+    rebuilt, said = catalog_run()
+    assert "unchanged since the last build" not in said
+    assert rebuilt == catalog_run(tmp_path / "fresh")[0]

@@ -35,9 +35,10 @@ from ..sources import (
     changed_times_of,
 )
 from ._accepted import Accepted
+from ._memo import DescriptorMemo, RememberedDocument
 from ._placeholders import PlaceholderError, resolve_placeholders
 from ._positions import locate
-from ._read import ReadFile, parse_descriptor_bytes, read_descriptor_file
+from ._read import ReadFile, parse_descriptor_bytes, unreadable_file
 from ._relate import relate
 
 __all__ = ["build_catalog"]
@@ -81,6 +82,7 @@ class _Run:
     # changed is asked of it, one walk of its history for all its files.
     read_from: dict[str, Repository] = field(default_factory=dict)
     urls: UrlOpener | None = None
+    memo: DescriptorMemo | None = None
     files: int = 0
     documents: int = 0
     rejected: int = 0
@@ -95,6 +97,7 @@ def build_catalog(
     known: dict[str, EntitySource] | None = None,
     urls: UrlOpener | None = None,
     without_descriptors: int = 0,
+    memo: DescriptorMemo | None = None,
 ) -> CatalogFile:
     """Read, check and relate every descriptor of ``repositories`` into a catalog.
 
@@ -102,9 +105,10 @@ def build_catalog(
     ``known`` are entities of the rest of the organisation, which references may name;
     ``urls`` opens Location targets that are URLs (without it, they are skipped);
     ``without_descriptors`` counts the repositories the sources listed and left out for
-    having no descriptor (the summary's crawled repositories are those and ``repositories``).
+    having no descriptor (the summary's crawled repositories are those and ``repositories``);
+    ``memo`` holds what earlier builds made of each file, and is given what this one made.
     """
-    run = _Run(settings or CatalogSettings(), known or {}, previous or {}, urls=urls)
+    run = _Run(settings or CatalogSettings(), known or {}, previous or {}, urls=urls, memo=memo)
     queue: deque[_Pending] = deque(
         _Pending(repo, path, _location_ref(repo, path))
         for repo in repositories
@@ -174,8 +178,20 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
     repository, path = pending.repository, pending.path
     display = repository.display(path)
     run.files += 1
-    read = read_descriptor_file(repository, path, run.settings.max_file_bytes)
+    location = _location_ref(repository, path)
     stale = repository.stale(path)
+    try:
+        data = repository.read_bytes(path, run.settings.max_file_bytes)
+    except RepositoryError as exc:
+        data, read = None, unreadable_file(exc)
+    memo_key = None
+    if data is not None and run.memo is not None and stale is None:
+        memo_key = run.memo.key(data, location, pending.origin, *_web_urls(repository, path))
+        remembered = run.memo.get(memo_key)
+        if remembered is not None:
+            return _replay(run, pending, display, data, remembered)
+    if data is not None:
+        read = parse_descriptor_bytes(data)
     last_good = repository.last_good(path) if read.broken else None
     if last_good is not None:
         # Last known good: the file is reported as it is, and the entities of the version
@@ -187,11 +203,13 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
             stale = ("the current version cannot be read as YAML", last_good[1])
             read = earlier
     run.findings += _read_findings(display, read)
-    text_key = (repository.name, path)
-    run.texts[text_key] = read.text
-    location = _location_ref(repository, path)
+    run.texts[(repository.name, path)] = read.text
     follow: list[_Pending] = []
     problems_to_place: list[_Problem] = []
+    # What the memo may keep: every document accepted as written, nothing else said.
+    remember: list[RememberedDocument] | None = (
+        [] if memo_key is not None and not read.problems else None
+    )
     for doc in read.documents:
         run.documents += 1
         if doc.error is not None:
@@ -242,80 +260,133 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
                 _Problem(doc.index, p.path, p.rule, p.message, ref_key) for p in check.problems
             )
             continue
-        assert check.ref is not None and ref_key is not None
-        conflict = _conflict(run, ref_key, repository)
-        if conflict is not None:
-            run.rejected += 1
-            run.conflicts += 1
-            problems_to_place.append(
-                _Problem(doc.index, ("metadata", "name"), "catalog/conflict", conflict, ref_key)
-            )
-            continue
-        if not value["metadata"].get("namespace"):
-            value["metadata"]["namespace"] = check.ref.namespace
-        reserved = [p for p in (check.ref.namespace, check.ref.name) if is_windows_reserved(p)]
-        if reserved:
-            problems_to_place.append(
-                _Problem(
-                    doc.index,
-                    ("metadata", "name" if check.ref.name in reserved else "namespace"),
-                    "catalog/windows-name",
-                    f"{reserved[0]!r} is a device name on Windows: the portal's and the docs' "
-                    f"folder for {ref_key} cannot be checked out or unpacked there",
-                    ref_key,
-                    "warning",
-                )
-            )
-        run.accepted[ref_key] = Accepted(
-            ref=check.ref,
-            entity=value,
-            relations=check.relations,
-            source=EntitySource(
-                repository=repository.name,
-                path=path,
-                line=doc.line,
-                document=doc.index,
-                url=repository.web_url(path, "blob"),
-                commit=repository.commit,
-                stale_since=stale[1] if stale else None,
-                stale_reason=stale[0] if stale else None,
-            ),
-            file=display,
-            text_key=text_key,
-        )
-        run.read_from[ref_key] = repository
-        if check.ref.kind == "Location":
-            follow.extend(_location_targets(run, pending, value, doc.index, display, ref_key))
-        if stale is not None:
-            why, since = stale
-            problems_to_place.append(
-                _Problem(
-                    doc.index,
-                    (),
-                    "source/stale",
-                    f"the source could not read this file this time ({why}); the version "
-                    f"last read, at {since}, is used until it can",
-                    ref_key,
-                    "warning",
-                )
-            )
-    if problems_to_place:
-        positions = locate(read.text, [(p.document, p.path) for p in problems_to_place])
-        for placed in problems_to_place:
-            line, column = positions[(placed.document, placed.path)]
-            run.findings.append(
-                Finding(
-                    file=display,
-                    line=line,
-                    column=column,
-                    rule=placed.rule,
-                    severity=placed.severity,
-                    message=placed.message,
-                    entity_ref=placed.ref,
-                    document=placed.document,
-                )
-            )
+        assert check.ref is not None
+        checked = RememberedDocument(doc.index, doc.line, size, value, check.ref, check.relations)
+        if remember is not None and not doc.dollar_keys:
+            remember.append(checked)
+        else:
+            remember = None
+        _accept(run, pending, display, checked, stale, problems_to_place, follow)
+    if remember is not None and len(remember) == len(read.documents) and run.memo is not None:
+        assert memo_key is not None
+        run.memo.put(memo_key, remember)
+    _place_problems(run, display, read.text, problems_to_place)
     return follow
+
+
+def _replay(
+    run: _Run, pending: _Pending, display: str, data: bytes, remembered: list[RememberedDocument]
+) -> list[_Pending]:
+    """A file the memo holds: its documents as the last build checked them, met anew with
+    the rest of the catalog (size limits, conflicts, Locations)."""
+    repository = pending.repository
+    # The memo holds only files that were valid UTF-8 and YAML.
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    run.texts[(repository.name, pending.path)] = text
+    follow: list[_Pending] = []
+    problems_to_place: list[_Problem] = []
+    for checked in remembered:
+        run.documents += 1
+        too_large = _too_large(run, repository, checked.size)
+        if too_large is not None:
+            run.rejected += 1
+            problems_to_place.append(_Problem(checked.index, (), *too_large))
+            continue
+        _accept(run, pending, display, checked, None, problems_to_place, follow)
+    _place_problems(run, display, text, problems_to_place)
+    return follow
+
+
+def _accept(
+    run: _Run,
+    pending: _Pending,
+    display: str,
+    checked: RememberedDocument,
+    stale: tuple[str, str] | None,
+    problems_to_place: list[_Problem],
+    follow: list[_Pending],
+) -> None:
+    """Take one valid document into the catalog, unless another file defined it first."""
+    repository, path = pending.repository, pending.path
+    doc_index, value, ref = checked.index, checked.entity, checked.ref
+    ref_key = ref.key
+    conflict = _conflict(run, ref_key, repository)
+    if conflict is not None:
+        run.rejected += 1
+        run.conflicts += 1
+        problems_to_place.append(
+            _Problem(doc_index, ("metadata", "name"), "catalog/conflict", conflict, ref_key)
+        )
+        return
+    if not value["metadata"].get("namespace"):
+        value["metadata"]["namespace"] = ref.namespace
+    reserved = [p for p in (ref.namespace, ref.name) if is_windows_reserved(p)]
+    if reserved:
+        problems_to_place.append(
+            _Problem(
+                doc_index,
+                ("metadata", "name" if ref.name in reserved else "namespace"),
+                "catalog/windows-name",
+                f"{reserved[0]!r} is a device name on Windows: the portal's and the docs' "
+                f"folder for {ref_key} cannot be checked out or unpacked there",
+                ref_key,
+                "warning",
+            )
+        )
+    run.accepted[ref_key] = Accepted(
+        ref=ref,
+        entity=value,
+        relations=checked.relations,
+        source=EntitySource(
+            repository=repository.name,
+            path=path,
+            line=checked.line,
+            document=doc_index,
+            url=repository.web_url(path, "blob"),
+            commit=repository.commit,
+            stale_since=stale[1] if stale else None,
+            stale_reason=stale[0] if stale else None,
+        ),
+        file=display,
+        text_key=(repository.name, path),
+    )
+    run.read_from[ref_key] = repository
+    if ref.kind == "Location":
+        follow.extend(_location_targets(run, pending, value, doc_index, display, ref_key))
+    if stale is not None:
+        why, since = stale
+        problems_to_place.append(
+            _Problem(
+                doc_index,
+                (),
+                "source/stale",
+                f"the source could not read this file this time ({why}); the version "
+                f"last read, at {since}, is used until it can",
+                ref_key,
+                "warning",
+            )
+        )
+
+
+def _place_problems(run: _Run, display: str, text: str, problems_to_place: list[_Problem]) -> None:
+    """The findings of one file's documents, at the line and column of what they name."""
+    if not problems_to_place:
+        return
+    positions = locate(text, [(p.document, p.path) for p in problems_to_place])
+    for placed in problems_to_place:
+        line, column = positions[(placed.document, placed.path)]
+        run.findings.append(
+            Finding(
+                file=display,
+                line=line,
+                column=column,
+                rule=placed.rule,
+                severity=placed.severity,
+                message=placed.message,
+                entity_ref=placed.ref,
+                document=placed.document,
+            )
+        )
 
 
 def _fill_changed(run: _Run) -> None:
@@ -464,9 +535,7 @@ def _with_location_annotations(
     if annotations is not None and not isinstance(annotations, dict):
         return entity
     added: dict[str, str] = {}
-    view = repository.web_url(path, "blob")
-    edit = repository.web_url(path, "edit")
-    tree = repository.web_url(posixpath.dirname(path), "tree")
+    view, edit, tree = _web_urls(repository, path)
     if view is not None and edit is not None and tree is not None:
         added = {VIEW_ANNOTATION: view, EDIT_ANNOTATION: edit, SOURCE_ANNOTATION: f"url:{tree}"}
     merged = {
@@ -476,6 +545,15 @@ def _with_location_annotations(
         ORIGIN_ANNOTATION: origin,
     }
     return {**entity, "metadata": {**metadata, "annotations": merged}}
+
+
+def _web_urls(repository: Repository, path: str) -> tuple[str | None, str | None, str | None]:
+    """A file's pages on its host: to view, to edit, and its folder's."""
+    return (
+        repository.web_url(path, "blob"),
+        repository.web_url(path, "edit"),
+        repository.web_url(posixpath.dirname(path), "tree"),
+    )
 
 
 def _location_targets(

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..sources import FileTooLarge, Repository, RepositoryError
+from ..sources import FileTooLarge, RepositoryError
 from ._yaml import YamlDocument, load_yaml_stream
 
-__all__ = ["FileProblem", "ReadFile", "parse_descriptor_bytes", "read_descriptor_file"]
+__all__ = [
+    "FileProblem",
+    "ReadFile",
+    "parse_descriptor_bytes",
+    "unreadable_file",
+]
 
 _UTF16_32_BOMS = {
     b"\xff\xfe\x00\x00": "UTF-32",
@@ -40,13 +45,10 @@ class ReadFile:
         )
 
 
-def read_descriptor_file(repository: Repository, relpath: str, max_bytes: int) -> ReadFile:
-    try:
-        data = repository.read_bytes(relpath, max_bytes)
-    except RepositoryError as exc:
-        rule = "file/too-large" if isinstance(exc, FileTooLarge) else "file/unreadable"
-        return ReadFile(problems=[FileProblem(rule, str(exc))])
-    return parse_descriptor_bytes(data)
+def unreadable_file(exc: RepositoryError) -> ReadFile:
+    """A file the repository would not give: the one problem that says why."""
+    rule = "file/too-large" if isinstance(exc, FileTooLarge) else "file/unreadable"
+    return ReadFile(problems=[FileProblem(rule, str(exc))])
 
 
 def parse_descriptor_bytes(data: bytes) -> ReadFile:
