@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from ._actions import Action, ActionContext
 from ._answers import creates_repository, write_answers
 from ._errors import ScaffoldError, StepFailed, TemplateInvalid
@@ -194,6 +192,8 @@ def _run_step(
 ) -> dict[str, Any]:
     rendered = render_value(dict(step.input), context)
     given = rendered if isinstance(rendered, Mapping) else {}
+    import jsonschema  # a tenth of a second to import: only where a template runs
+
     errors = sorted(
         jsonschema.Draft7Validator(action.schema).iter_errors(given),
         key=lambda e: list(e.absolute_path),

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ValuesInvalid
 from ._expressions import is_truthy, render_value
 from ._template import FormPage, ScaffoldTemplate
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 
 def visible_pages(template: ScaffoldTemplate, values: Mapping[str, Any]) -> list[FormPage]:
@@ -45,6 +46,8 @@ def check_values(template: ScaffoldTemplate, values: Mapping[str, Any]) -> dict[
     filled = with_defaults(template, values)
     pages = visible_pages(template, filled)
     problems: list[str] = []
+    import jsonschema  # a tenth of a second to import: only where a template runs
+
     for page in pages:
         schema = {k: v for k, v in page.schema.items() if k not in ("title", "when")}
         try:
@@ -68,7 +71,7 @@ def check_values(template: ScaffoldTemplate, values: Mapping[str, Any]) -> dict[
     return {k: v for k, v in filled.items() if k not in hidden}
 
 
-def _message(error: jsonschema.ValidationError) -> str:
+def _message(error: ValidationError) -> str:
     # jsonschema quotes the whole instance for some errors; a secret must not be repeated.
     if error.validator in ("pattern", "format", "minLength", "maxLength", "enum", "const"):
         return f"does not match the form's {error.validator} {error.validator_value!r}"

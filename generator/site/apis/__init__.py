@@ -13,7 +13,6 @@ every tree and list is capped while drawing (``_model``), and the template autoe
 from __future__ import annotations
 
 from ._asyncapi import asyncapi_reference
-from ._graphql import graphql_reference
 from ._model import (
     ApiReference,
     Definition,
@@ -26,7 +25,6 @@ from ._model import (
     Server,
 )
 from ._openapi import openapi_reference
-from ._proto import proto_reference
 from ._schema import DefinitionError, load_document
 
 __all__ = [
@@ -99,9 +97,15 @@ def api_reference(api_type: str, definition: str) -> ApiReference:
         )
         return reference
     try:
+        # graphql-core and the ANTLR runtime take a fifth of a second to import: only a
+        # build with such definitions pays for it.
         if kind == "graphql":
+            from ._graphql import graphql_reference
+
             graphql_reference(definition, reference)
         elif kind == "grpc":
+            from ._proto import proto_reference
+
             proto_reference(definition, reference)
         else:
             document = load_document(definition)
