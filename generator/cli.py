@@ -1532,7 +1532,7 @@ def _read_previous(path: Path) -> dict[str, EntitySource] | None:
     if not path.is_file():
         return None
     try:
-        return CatalogFile.read(path).sources
+        return CatalogFile.read_sources(path)
     except (OSError, ValueError):
         click.echo(f"note: {path} is not a catalog this version reads; not compared", err=True)
         return None

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -165,3 +165,22 @@ class CatalogFile(_Model):
     @classmethod
     def read(cls, path: Path) -> CatalogFile:
         return cls.model_validate_json(path.read_bytes())
+
+    @classmethod
+    def read_sources(cls, path: Path) -> dict[str, EntitySource]:
+        """Only ``sources``, for comparing with the last build: a catalog ``dump`` wrote is
+        read from its sources on (its entities, most of its bytes, are skipped; no string
+        holds a line break, so the markers are where ``dump`` put them); any other whole."""
+        data = path.read_bytes()
+        start = data.find(_SOURCES_START)
+        end = data.find(_SOURCES_END, start)
+        if data.startswith(_HEADER) and start != -1 and end != -1:
+            return _SOURCES.validate_json(b"{" + data[start + len(_SOURCES_START) : end] + b"}")
+        return cls.read(path).sources
+
+
+# Where ``CatalogFile.dump`` starts the file and opens and closes ``sources``.
+_HEADER = f'{{\n "schemaVersion": {SCHEMA_VERSION},\n'.encode()
+_SOURCES_START = b'\n ],\n "sources": {'
+_SOURCES_END = b'\n },\n "findings": ['
+_SOURCES = TypeAdapter(dict[str, EntitySource])
