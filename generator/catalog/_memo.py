@@ -94,7 +94,10 @@ class DescriptorMemo:
         return cls(files)
 
     def write(self, path: Path, scratch: Path | None = None) -> None:
-        """The files this build used, one a line, in one rename."""
+        """The files this build used, one a line, in one rename; nothing when those are
+        the files read (every file unchanged, none gone)."""
+        if self._used.keys() == self._files.keys() and self.served == len(self._used) > 0:
+            return
         lines = [json.dumps(_header())]
         for key, documents in self._used.items():
             lines.append(json.dumps([key, [_item(d) for d in documents]], allow_nan=False))

@@ -15,6 +15,7 @@ import posixpath
 import stat
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
@@ -201,7 +202,7 @@ class LocalRepository:
         and any path into ``.git``, whether it is named or reached through a symlink."""
         lexical = checked_path(relpath, self.name)
         try:
-            target = (self.root.resolve() / lexical).resolve()
+            target = (self._real_root / lexical).resolve()
         except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
             raise OutsideRepository(f"{relpath!r} is a symlink loop") from None
         inside = self.relative(target)
@@ -213,9 +214,14 @@ class LocalRepository:
             raise GitFolder(f"{relpath!r} is a symlink into .git, git's own folder")
         return target
 
+    @cached_property
+    def _real_root(self) -> Path:
+        """The root with its links resolved, once: a catalog reads thousands of files."""
+        return self.root.resolve()
+
     def relative(self, real: Path) -> str | None:
         """``real`` (an already resolved path) relative to the root, or None if outside."""
-        root = self.root.resolve()
+        root = self._real_root
         if real == root:
             return "."
         if root not in real.parents:
@@ -290,7 +296,7 @@ class LocalRepository:
     def glob(self, pattern: str) -> list[str]:
         """Regular files matching ``pattern`` (relative to the root), sorted; links out of
         the repository and anything in ``.git`` excluded."""
-        root = self.root.resolve()
+        root = self._real_root
         matches: list[str] = []
         for path in sorted(root.glob(pattern)):
             try:
