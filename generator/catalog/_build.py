@@ -179,11 +179,11 @@ def _process_file(run: _Run, pending: _Pending) -> list[_Pending]:
     display = repository.display(path)
     run.files += 1
     location = _location_ref(repository, path)
-    stale = repository.stale(path)
     try:
         data = repository.read_bytes(path, run.settings.max_file_bytes)
     except RepositoryError as exc:
         data, read = None, unreadable_file(exc)
+    stale = repository.stale(path)  # known once the file was asked for
     memo_key = None
     if data is not None and run.memo is not None and stale is None:
         memo_key = run.memo.key(data, location, pending.origin, *_web_urls(repository, path))
