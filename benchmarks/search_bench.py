@@ -10,7 +10,7 @@ local sources, built as a user builds it::
    ``measure.py`` (wall time, CPU and peak memory of the process tree, Pagefind's binary
    included). It runs the site stage's own code (``generator.site._search``): the pages it
    indexes come from the same catalog and docs, staged and indexed the same way. The time of
-   Pagefind's runs inside it are printed apart. The index is in parts (one per 2,500
+   Pagefind's runs inside it are printed apart. The index is in parts (one per 10,000
    entities, in powers of two: ``site/_search.py``), each built by its own run, one after
    another as the site stage does; Pagefind has no incremental mode, so a build that changed
    an indexed page indexes its part again, and the largest part's share is that cost.

@@ -48,8 +48,11 @@ def test_entity_page_shows_about_links_relations_and_source(example_portal: Path
     assert 'href="https://github.com/acme/orders-service/pulls"' in html
     assert "https://app.pagerduty.com/service-directory/" in html
     assert "orders-service/catalog-info.yaml:" in html
-    # The neighbourhood graph is inline SVG whose nodes link to their pages.
-    svg = html[html.index("<svg") : html.index("</svg>")]
+    # The neighbourhood graph is an SVG file beside the page (the page shows its picture,
+    # which the browser replaces with the SVG), whose nodes link to their pages.
+    assert '<a class="graph-file" href="relations.svg" data-graph><img src="relations.svg"' in html
+    svg = read(example_portal, "catalog/default/component/orders-service/relations.svg")
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg" class="backlot-graph"')
     assert f'href="{up}/api/orders-api/index.html"' in svg
     # Its views as tabs; every relation listed on the Dependencies view.
     assert 'aria-current="page">Overview</a>' in html and ">Dependencies</a>" in html
@@ -87,7 +90,9 @@ def test_group_user_system_and_domain_pages(example_portal: Path) -> None:
     assert ">Groups</h2>" in read(example_portal, "catalog/default/user/jane.doe/index.html")
     system = read(example_portal, "catalog/default/system/checkout/index.html")
     assert ">System diagram</h2>" in system and ">Components</h2>" in system
-    assert system.count("<svg") == 2
+    # the diagram and the relations card, each a file beside the page
+    assert 'href="system.svg"' in system and 'href="relations.svg"' in system
+    assert (example_portal / "catalog/default/system/checkout/system.svg").is_file()
     domain = read(example_portal, "catalog/default/domain/commerce/index.html")
     assert ">Systems</h2>" in domain
 

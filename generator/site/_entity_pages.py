@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import posixpath
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from ..model import entity_dir, entity_page
 from ..workers import die_with_parent
 from ._api_problems import api_definitions, note_api_problems
 from ._context import SiteContext, label, root_of
+from ._graph_files import CARD_GRAPH, FULL_GRAPH, SYSTEM_GRAPH, GraphImage, graph_files, graph_image
 from ._output import PageOutput
 from ._pages import VIEWS, Section, entity_view, system_graph, view_dir
 from ._urls import page_file
@@ -78,6 +80,8 @@ class EntityPages:
                                     if os.path.isfile(f"{out}/{api}{f}")
                                 ]
                             )
+                graphs = graph_files(entity_dir(key), view_dir(entity_dir(key), "dependencies"))
+                output.claim([path for path in graphs if os.path.isfile(f"{out}/{path}")])
         _context = context
         parsed: dict[str, list[str]] = {}
         try:
@@ -141,13 +145,22 @@ def _render_batch(keys: list[str]) -> _Batch:
     svgs = render_svgs(graphs, cache, workers=1) if graphs else {}
     system_svgs = render_svgs(extra_graphs, cache, workers=1) if extra_graphs else {}
     template = context.env.get_template("entity.html")
+
+    def graph_file(folder: str, name: str, svg: str) -> GraphImage:
+        writer.write(posixpath.join(folder, name), svg)
+        return graph_image(svg, name)
+
     for key, view in views.items():
-        view.card_graph = Markup(card_svgs[key]) if key in card_svgs else None
-        view.graph = Markup(svgs[key]) if key in svgs else None
+        dependencies = view_dir(view.dir, "dependencies")
+        if key in card_svgs:
+            view.card_graph = graph_file(view.dir, CARD_GRAPH, card_svgs[key])
+        if key in svgs:
+            view.graph = graph_file(dependencies, FULL_GRAPH, svgs[key])
         view.graph_kinds = sorted({n.kind for n in graphs[key].nodes if n.kind})
         view.legend = Markup(legend_svg(view.graph_kinds))
         if key in system_svgs:
-            view.sections.insert(0, Section("System diagram", graph=Markup(system_svgs[key])))
+            system = graph_file(view.dir, SYSTEM_GRAPH, system_svgs[key])
+            view.sections.insert(0, Section("System diagram", graph=system))
         pages = ["overview", "dependencies"]
         if any(tab.name == "api" for tab in view.tabs):
             pages.append("api")

@@ -12,6 +12,7 @@ from markupsafe import Markup
 from ..config import SiteSettings
 from ..model import FORWARD_RELATIONS, RELATION_TITLES, Finding, entity_dir, entity_page
 from ._context import label as time_label
+from ._graph_files import GraphImage
 from ._links import Link, annotation_links
 from ._model import EntityRow, RefView, SiteModel
 from ._ownership import MAX_AGGREGATED, aggregated_owned, owners_aggregated
@@ -42,7 +43,7 @@ MAX_MEMBER_CARDS = 120
 class Section:
     title: str
     rows: list[EntityRow] = field(default_factory=list)
-    graph: Markup | None = None
+    graph: GraphImage | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ class EntityView:
     docs_href: str | None = None
     docs_error: str | None = None
     stale: Stale | None = None
-    graph: Markup | None = None
+    graph: GraphImage | None = None
     graph_kinds: list[str] = field(default_factory=list)
     graph_depth: int = 2
     problems: list[str] = field(default_factory=list)
@@ -146,7 +147,7 @@ class EntityView:
     api_sections: list[Section] = field(default_factory=list)
     ownership: Ownership | None = None
     api_reference: ApiReference | None = None  # an API's definition, pre-rendered
-    card_graph: Markup | None = None
+    card_graph: GraphImage | None = None
     legend: Markup | None = None
     # "My teams" in the catalog: the owners a reader adopts with the page's button (a
     # User's page adopts the user and its groups, as Backstage's "Owned" filter does).

@@ -173,11 +173,29 @@
     });
   }
 
+  // Graphs are files of their own beside their page (site/_graph_files.py); the page
+  // shows a picture of each. The SVG itself takes the picture's place, so its links,
+  // tooltips and the page's colours work. It is the portal's own file, from the same
+  // folder; from disk, where it cannot be fetched, the picture stays (and opens the file).
+  var fetchable = window.location.protocol !== "file:";
+  Array.prototype.forEach.call(fetchable ? document.querySelectorAll("a[data-graph]") : [], function (link) {
+    fetch(link.href).then(function (response) {
+      if (!response.ok) throw new Error(String(response.status));
+      return response.text();
+    }).then(function (text) {
+      var parsed = new DOMParser().parseFromString(text, "image/svg+xml");
+      var svg = parsed.documentElement;
+      if (!svg || svg.namespaceURI !== "http://www.w3.org/2000/svg" || svg.localName !== "svg") return;
+      svg = document.importNode(svg, true);
+      link.parentNode.replaceChild(svg, link);
+      var view = svg.closest("[data-graph-viewport]");
+      if (view) graphTools(view, svg);
+    }).catch(function () { /* the picture stays */ });
+  });
+
   // Pan and zoom on a full-size graph: drag with a mouse or pen (touch scrolls natively),
   // buttons to zoom, fit and go back to the actual size.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-graph-viewport]"), function (view) {
-    var svg = view.querySelector("svg");
-    if (!svg) return;
+  function graphTools(view, svg) {
     var natural = parseFloat(svg.getAttribute("width")) || svg.getBoundingClientRect().width;
     var scale = 1;
     function zoom(to) {
@@ -213,7 +231,7 @@
     function stop() { drag = null; view.classList.remove("dragging"); }
     view.addEventListener("pointerup", stop);
     view.addEventListener("pointercancel", stop);
-  });
+  }
 
   // The catalog filter: loads row shards on first use, filters and counts in the page.
   // Its state lives in the URL (shareable, and the same after Back or a reload); a kind's

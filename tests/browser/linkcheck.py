@@ -1,6 +1,7 @@
 """A link checker for a built static site (pure Python, no browser).
 
-Every ``*.html`` file is parsed with ``html.parser``; every URL it references (``href``,
+Every ``*.html`` file, and every entity graph (``catalog/**/*.svg``), is parsed with
+``html.parser``; every URL it references (``href``,
 ``src``, ``srcset``, ``data``, ``action``, ``formaction``, ``poster``, ``xlink:href``, a
 ``<meta http-equiv=refresh>`` target) is resolved against the page's location as a browser
 would under any base path or from ``file://``: a trailing ``/`` means ``index.html``, the
@@ -194,6 +195,14 @@ def is_error_page(relative: str) -> bool:
     return parts[-1] == "404.html" and (len(parts) == 1 or "docs" in parts[:-1])
 
 
+def is_graph_file(relative: str) -> bool:
+    """An entity's graph, a file beside its page (``site/_graph_files.py``): its nodes link
+    to other pages, like the page's own links."""
+    return (
+        relative.startswith("catalog/") and relative.endswith(".svg") and "/docs/" not in relative
+    )
+
+
 def check_site(root: Path) -> LinkReport:
     """Check every page and stylesheet of the built site at ``root``."""
     root = Path(root)
@@ -203,7 +212,7 @@ def check_site(root: Path) -> LinkReport:
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
         if p.is_file()
-        and p.suffix.lower() in (".html", ".htm")
+        and (p.suffix.lower() in (".html", ".htm") or is_graph_file(p.relative_to(root).as_posix()))
         and not is_error_page(p.relative_to(root).as_posix())
     )
     for page in pages:

@@ -84,6 +84,8 @@ def test_clicking_a_graph_node_opens_that_entity(
     with page.expect_navigation():
         node.click()
     assert "/catalog/default/api/" in page.url
+    # The graph is a file beside the page; script puts it in the page once fetched.
+    page.locator("svg.backlot-graph g.node.focus").wait_for()
     assert page.locator("svg.backlot-graph g.node.focus").count() == 1
 
 
@@ -100,6 +102,11 @@ def test_the_portal_works_opened_from_disk(page: Any, example_site: Path) -> Non
     with page.expect_navigation():
         page.locator("[data-results] tbody a", has_text="Checkout").first.click()
     assert page.url.endswith("catalog/default/system/checkout/index.html")
+    # From disk the graphs cannot be fetched into the page: their pictures show, and open
+    # the graph files, whose links work.
+    picture = page.locator('a[data-graph] img[src="relations.svg"]')
+    assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert picture.get_attribute("alt").startswith("Relations of Checkout:")
 
 
 def test_starred_entities_appear_on_the_home_page(

@@ -60,6 +60,10 @@ def test_every_kind_of_broken_link_is_found(tmp_path: Path) -> None:
             head='<script src="static/missing.js"></script>',
         ),
         "static/site.css": "@import 'theme.css';\nbody { background: url(logo.svg) }",
+        # an entity's graph, a file beside its page: its nodes' links are the page's
+        "catalog/relations.svg": '<svg xmlns="http://www.w3.org/2000/svg">'
+        '<a href="index.html"><text>ok</text></a>'
+        '<a href="gone/index.html"><text>x</text></a></svg>',
     }
     broken = find_broken_links(write_tree(tmp_path / "site", bad))
     found = {(link.page, link.url) for link in broken}
@@ -76,6 +80,7 @@ def test_every_kind_of_broken_link_is_found(tmp_path: Path) -> None:
         ("index.html", "gone/"),
         ("index.html", "static/missing.js"),
         ("static/site.css", "theme.css"),
+        ("catalog/relations.svg", "gone/index.html"),
     }, "\n".join(map(str, broken))
     by_url = {link.url: link for link in broken}
     assert by_url["#nope"].line == 4

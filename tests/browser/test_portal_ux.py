@@ -103,6 +103,7 @@ def test_the_entity_card_graph_is_readable_at_1280px(
         "catalog/default/system/checkout/index.html",
     ):
         desktop.goto(base + path)
+        desktop.locator(".card-graph svg.backlot-graph").wait_for()  # fetched into the page
         assert desktop.locator(".card-graph svg").count() == 1, path
         assert desktop.evaluate(SMALLEST_TEXT, ".card-graph svg") >= 11, path
 
@@ -115,6 +116,7 @@ def test_on_a_phone_the_graph_opens_full_size_and_pans(
         phone.locator("a.open-full").click()
     assert phone.url.endswith("/orders-service/dependencies/index.html")
     viewport = phone.locator("[data-graph-viewport]")
+    phone.locator("[data-graph-viewport] svg.backlot-graph").wait_for()
     assert phone.evaluate(SMALLEST_TEXT, "[data-graph-viewport] svg") >= 11
     sizes = viewport.evaluate("v => [v.scrollWidth, v.clientWidth, v.scrollHeight]")
     assert sizes[0] > sizes[1] * 1.5, "the full-size graph is wider than the phone"
