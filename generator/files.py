@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 
 def write_atomic(
@@ -23,6 +26,21 @@ def write_atomic(
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def writing_atomically(path: Path) -> Iterator[TextIO]:
+    """A text file to write piece by piece (what is too big to hold as one string), put
+    at ``path`` in one rename when the block ends, and never if it fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
         os.replace(partial, path)
     except BaseException:
         Path(partial).unlink(missing_ok=True)

@@ -396,3 +396,38 @@ def test_the_search_index_holds_what_the_pages_say_after_each_rebuild(tmp_path: 
     assert "Takes orders." not in " ".join(again.values())
     assert "Ships parcels." in text_of(again, "shipping")
     assert not any("/component/billing/" in url for url in again)
+
+
+def test_list_pages_show_a_change_and_keep_the_rest(tmp_path: Path) -> None:
+    """A list page given the same rows as last build is kept without being rendered; one
+    whose rows changed is rendered again, and so is every page once the templates or
+    settings change."""
+    org = write_tree(
+        tmp_path / "org",
+        {
+            "orders/catalog-info.yaml": described("orders", "Takes orders."),
+            "team/catalog-info.yaml": GROUP_A,
+        },
+    )
+    site, cache = tmp_path / "site", tmp_path / "cache"
+
+    def build(*extra: str) -> None:
+        result = run_backlot("build", org, "-o", site, "--cache-dir", cache, *extra)
+        assert result.returncode == 0, result.stderr
+
+    build()
+    listing = site / "catalog" / "index.html"
+    groups = site / "catalog" / "_kinds" / "group" / "index.html"
+    assert "Takes orders." in listing.read_text()
+    before = groups.stat().st_mtime_ns
+    write_tree(org, {"orders/catalog-info.yaml": described("orders", "Zanzibar queues.")})
+    build()
+    assert "Zanzibar queues." in listing.read_text()
+    assert "Takes orders." not in listing.read_text()
+    assert "Zanzibar queues." in (site / "catalog/_kinds/component/index.html").read_text()
+    assert groups.stat().st_mtime_ns == before
+    (tmp_path / "backlot.yaml").write_text(
+        f"catalog:\n  sources:\n    - path: {org}\nsite:\n  title: Zanzibar portal\n"
+    )
+    build("--config", str(tmp_path / "backlot.yaml"))
+    assert "Zanzibar portal" in groups.read_text()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..files import write_atomic
+from ..files import writing_atomically
 from ..model import EntityRef, Relation
 
 __all__ = ["DescriptorMemo", "RememberedDocument"]
@@ -93,15 +93,18 @@ class DescriptorMemo:
             return cls()
         return cls(files)
 
-    def write(self, path: Path, scratch: Path | None = None) -> None:
+    def write(self, path: Path) -> None:
         """The files this build used, one a line, in one rename; nothing when those are
         the files read (every file unchanged, none gone)."""
         if self._used.keys() == self._files.keys() and self.served == len(self._used) > 0:
             return
-        lines = [json.dumps(_header())]
-        for key, documents in self._used.items():
-            lines.append(json.dumps([key, [_item(d) for d in documents]], allow_nan=False))
-        write_atomic(path, ("\n".join(lines) + "\n").encode(), scratch)
+        # Line by line: at 50,000 entities the memo is 100 MB, which must not be held in
+        # memory again as one string.
+        with writing_atomically(path) as handle:
+            handle.write(json.dumps(_header()) + "\n")
+            for key, documents in self._used.items():
+                line = json.dumps([key, [_item(d) for d in documents]], allow_nan=False)
+                handle.write(line + "\n")
 
 
 def _header() -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic.alias_generators import to_camel
 
+from ..files import writing_atomically
+
 __all__ = [
     "SCHEMA_VERSION",
     "CatalogFile",
@@ -132,11 +134,8 @@ class CatalogFile(_Model):
 
     def write(self, path: Path) -> None:
         """Write atomically, so a failed run never leaves half a catalog behind."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("w", encoding="utf-8") as handle:
+        with writing_atomically(path) as handle:
             self.dump(handle)
-        partial.replace(path)
 
     def dump(self, handle: TextIO) -> None:
         """Write the JSON piece by piece, one entity a line: serialising 50,000 entities

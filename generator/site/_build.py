@@ -111,16 +111,21 @@ def build_site(
     if progress is not None:
         progress(0, pages)
     # Before any page is written: which pages this build renews. A build killed halfway
-    # leaves this behind, and the next one renders those pages again.
+    # leaves this behind, and the next one renders those pages again; and what the list
+    # pages were rendered from is forgotten until this build finishes, since it may have
+    # rewritten some of them.
+    last = load_json(workspace.site_state)
+    remembered = last.pop("pages", None)
     dump_json(
         workspace.site_state,
-        {
-            **load_json(workspace.site_state),
-            "pending": sorted(dirty) if seeds is not None else "all",
-        },
+        {**last, "pending": sorted(dirty) if seeds is not None else "all"},
     )
     context = read.context(frozenset(dirty), catalog_file)
-    output = PageOutput(SiteWriter(out, context.scratch, workspace.site_journal))
+    output = PageOutput(
+        SiteWriter(out, context.scratch, workspace.site_journal),
+        remembered if isinstance(remembered, dict) else None,
+        read.inputs,
+    )
     entity_pages = EntityPages(
         workers, (lambda n: progress(n, pages)) if progress is not None else None, only=own
     )
@@ -175,7 +180,7 @@ def build_site(
             search_part=search_part,
         ).write(out)
     # Last: the state that says these pages are done.
-    dump_json(workspace.site_state, read.state)
+    dump_json(workspace.site_state, {**read.state, "pages": output.digests})
     return result
 
 

@@ -68,6 +68,7 @@ class CatalogIndex:
                 context,
                 "catalog.html",
                 listing.dir,
+                remember=True,
                 page_title=listing.heading,
                 section="catalog",
                 heading=listing.heading,

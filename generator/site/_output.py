@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ._context import SiteContext
+from ._urls import page_file
 from ._writer import SiteWriter, WriteStats
 
 __all__ = ["PageFamily", "PageOutput", "SiteResult"]
@@ -23,14 +26,43 @@ class SiteResult:
 
 class PageOutput:
     """The output folder as families see it: pages and files go in through here, each
-    path once, so that the manifest (and stale-file removal) knows every one."""
+    path once, so that the manifest (and stale-file removal) knows every one.
 
-    def __init__(self, writer: SiteWriter) -> None:
+    ``remembered``: what each page remembered last build was rendered from (a digest of
+    its template, values and ``inputs``, the digest of every page's templates and
+    settings); ``digests`` what this build's were, for the next."""
+
+    def __init__(
+        self, writer: SiteWriter, remembered: Mapping[str, str] | None = None, inputs: str = ""
+    ) -> None:
         self.writer = writer
         self.result = SiteResult()
+        self.remembered = remembered or {}
+        self.inputs = inputs
+        self.digests: dict[str, str] = {}
 
-    def page(self, context: SiteContext, template: str, page_dir: str, **values: Any) -> None:
+    def page(
+        self,
+        context: SiteContext,
+        template: str,
+        page_dir: str,
+        *,
+        remember: bool = False,
+        **values: Any,
+    ) -> None:
+        """Render and write a page; with ``remember``, a page whose template was given the
+        same values as last build, with the same inputs, is kept as it is instead (the
+        list pages: hundreds, each of a hundred rows, that a build mostly leaves alone).
+        Its values must say everything it shows: their ``repr`` is what is compared."""
         values.setdefault("provenance", context.provenance)
+        path = page_file(page_dir)
+        if remember:
+            given = repr(sorted(values.items()))
+            digest = hashlib.sha256(f"{self.inputs}\0{template}\0{given}".encode()).hexdigest()
+            self.digests[path] = digest
+            if self.remembered.get(path) == digest and (self.writer.out / path).is_file():
+                self.keep_page(path)
+                return
         path, html = context.render(template, page_dir, **values)
         self.writer.write(path, html)
         self.result.pages += 1
