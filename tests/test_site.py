@@ -431,3 +431,21 @@ def test_list_pages_show_a_change_and_keep_the_rest(tmp_path: Path) -> None:
     )
     build("--config", str(tmp_path / "backlot.yaml"))
     assert "Zanzibar portal" in groups.read_text()
+
+
+def test_an_entity_is_found_by_its_own_words_not_by_the_entities_it_lists(
+    example_portal: Path,
+) -> None:
+    """A team's Overview lists what it owns, a System's its parts: those rows are each
+    found on their own page, and do not make the team or the System a hit for them."""
+    fragments = search_fragments(example_portal)
+
+    def text_of(page: str) -> str:
+        return next(t for url, t in fragments.items() if url.endswith("catalog/default" + page))
+
+    orders = "Creates orders from baskets"
+    assert orders in text_of("/component/orders-service/index.html")
+    assert orders in read(example_portal, "catalog/default/group/team-payments/index.html")
+    assert orders not in text_of("/group/team-payments/index.html")
+    assert orders not in text_of("/system/checkout/index.html")
+    assert "Team Payments" in text_of("/group/team-payments/index.html")

@@ -33,7 +33,7 @@ __all__ = ["PARTS_FILE", "SEARCH_DIR", "SearchIndex", "part_count", "part_prefix
 
 SEARCH_DIR = "pagefind/"
 # Bump when what is indexed, or how, changes: the cached index is then built again.
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 
 
 # The index in parts, each built by its own Pagefind run and merged in the browser
