@@ -397,6 +397,31 @@ def test_the_search_index_holds_what_the_pages_say_after_each_rebuild(tmp_path: 
     assert "Ships parcels." in text_of(again, "shipping")
     assert not any("/component/billing/" in url for url in again)
 
+    # Another change: the index files whose bytes did not change are the same files as
+    # before in the output (nothing rewritten for a CDN to upload), the changed ones new.
+    def identities() -> dict[str, int]:
+        return {
+            p.relative_to(site).as_posix(): p.stat().st_ino
+            for p in (site / "pagefind").rglob("*")
+            if p.is_file()
+        }
+
+    def fragment_of(name: str) -> str:
+        for path in (site / "pagefind" / "fragment").glob("*.pf_fragment"):
+            if f"/component/{name}/" in gzip.decompress(path.read_bytes()).decode():
+                return path.relative_to(site).as_posix()
+        raise AssertionError(f"no fragment for {name}")
+
+    before, shipping, orders = identities(), fragment_of("shipping"), fragment_of("orders")
+    write_tree(org, {"orders/catalog-info.yaml": described("orders", "Zanzibar ferries.")})
+    third = build()
+    assert "Zanzibar ferries." in text_of(third, "orders")
+    assert "Zanzibar queues." not in " ".join(third.values())
+    after = identities()
+    assert after[shipping] == before[shipping]
+    assert after["pagefind/pagefind.js"] == before["pagefind/pagefind.js"]
+    assert orders not in after and fragment_of("orders") not in before
+
 
 def test_list_pages_show_a_change_and_keep_the_rest(tmp_path: Path) -> None:
     """A list page given the same rows as last build is kept without being rendered; one

@@ -11,6 +11,7 @@ indexed page reuses it, and the writer rewrites only index files whose bytes dif
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -123,21 +124,55 @@ def _part_index(cache: Path, out: Path, pages: list[str]) -> Path | str:
     """The index of ``pages``: the cached one when no page of them changed, else built
     again; or what went wrong."""
     index = cache / "index"
-    fingerprint = _fingerprint(out, pages)
+    found = _page_stats(out, pages)
+    fingerprint = _fingerprint(found)
     stamp = cache / "fingerprint"
     known = stamp.read_text("utf-8") if stamp.is_file() else ""
     if known == fingerprint and _complete(index):
         return index
     building = cache / "building"
     shutil.rmtree(building, ignore_errors=True)
-    failure = _build_index(out, pages, building)
+    failure = _build_index(cache, out, found, building)
     if failure or not _complete(building):
         return failure or "no entry file"
     _canonical(building)
+    # From here the old index is taken apart: without the stamp, a build killed now
+    # builds the index again.
+    stamp.unlink(missing_ok=True)
+    record = cache / "index-files.json"
+    files = _keep_unchanged(index, building, record)
     shutil.rmtree(index, ignore_errors=True)
     building.rename(index)
+    write_atomic(record, json.dumps(files, sort_keys=True).encode())
     write_atomic(stamp, fingerprint.encode())
     return index
+
+
+def _keep_unchanged(old: Path, new: Path, record: Path) -> dict[str, str]:
+    """Put the old index's file in the new index's place wherever the two have the same
+    bytes: the output (and a CDN) then holds the same file, which the writer knows by its
+    identity without reading it (a change re-indexes all 10,000 Overviews of a part, and
+    all but a few dozen of the files Pagefind writes are the same as last time). What the
+    old files hold is in ``record`` (written once they were in place, and removed before
+    any is moved). The new index's files, by the digests of their bytes."""
+    try:
+        before = json.loads(record.read_text("utf-8")) if old.is_dir() else {}
+    except (OSError, ValueError):
+        before = {}
+    record.unlink(missing_ok=True)
+    if not isinstance(before, dict):
+        before = {}
+    after: dict[str, str] = {}
+    for path in new.rglob("*"):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(new).as_posix()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        after[relative] = digest
+        if before.get(relative) == digest:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(old / relative, path)
+    return after
 
 
 def _canonical(index: Path) -> None:
@@ -218,26 +253,34 @@ def _pages_by_part(context: SiteContext, count: int) -> list[list[str]]:
     return parts
 
 
-def _fingerprint(out: Path, pages: list[str]) -> str:
+def _page_stats(out: Path, pages: list[str]) -> dict[str, os.stat_result]:
+    """Each page of ``pages`` that is on disk, with what ``stat`` says of it: read once,
+    for the fingerprint and for staging."""
+    found: dict[str, os.stat_result] = {}
+    for relative in pages:
+        try:
+            found[relative] = os.stat(out / relative)
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _fingerprint(pages: dict[str, os.stat_result]) -> str:
     """Changes when any indexed page does (by size and modification time: the writer
     rewrites a page only when its bytes change)."""
     digest = hashlib.sha256(f"{INDEX_VERSION}\0{metadata.version('pagefind')}\n".encode())
-    for relative in pages:
-        try:
-            info = (out / relative).stat()
-        except FileNotFoundError:
-            continue
+    for relative, info in pages.items():
         digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def _build_index(out: Path, pages: list[str], into: Path) -> str:
+def _build_index(cache: Path, out: Path, pages: dict[str, os.stat_result], into: Path) -> str:
     """Pagefind's binary over a folder of links to exactly the pages searched (so that a
     page this build is about to remove is not found); "" or what went wrong. The binary,
     not the package's service: the service answers before its files are on disk and is
     then stopped, which has left empty index files."""
-    staging = into.parent / "pages"
-    _stage(out, pages, staging)
+    staging = cache / "pages"
+    _stage(out, pages, staging, cache / "staged.json")
     command = [
         sys.executable,
         "-m",
@@ -268,34 +311,50 @@ def _build_index(out: Path, pages: list[str], into: Path) -> str:
     return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()[-500:]
 
 
-def _stage(out: Path, pages: list[str], staging: Path) -> None:
+def _stage(out: Path, pages: dict[str, os.stat_result], staging: Path, record: Path) -> None:
     """Make ``staging`` hold exactly ``pages``: hard links to the output's files (copies
     where links cannot be made). It is kept from build to build: the writer replaces a
     page it changes by renaming a new file into place, so a page still linked to the same
-    file is the page as it is, and only new and rewritten pages are linked again (10,200
-    pages: folders, links and their removal took 2.8 s each time)."""
-    wanted = set(pages)
+    file is the page as it is, and only new and rewritten pages are linked again.
+    ``record`` says what is staged, each page by the file it was staged from, so that
+    neither the folder is listed nor its files are looked at (at 10,200 pages that took
+    2.6 s each build). It is removed while the folder changes: without it, the folder is
+    checked file by file."""
+    try:
+        staged = json.loads(record.read_text("utf-8")) if staging.is_dir() else None
+    except (OSError, ValueError):
+        staged = None
+    record.unlink(missing_ok=True)
+    if not isinstance(staged, dict):
+        staged = _staged_files(staging)
+    for relative in staged.keys() - pages.keys():
+        (staging / relative).unlink(missing_ok=True)
+    now: dict[str, list[int]] = {}
+    for relative, page in pages.items():
+        identity = now[relative] = [page.st_ino, page.st_dev]
+        if staged.get(relative) == identity:
+            continue
+        source, target = out / relative, staging / relative
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except FileNotFoundError:
+            del now[relative]
+        except OSError:  # another file system, or no hard links: a copy then
+            shutil.copyfile(source, target)
+    write_atomic(record, json.dumps(now).encode())
+
+
+def _staged_files(staging: Path) -> dict[str, list[int]]:
+    """What ``staging`` holds, each file by its identity (what a link shares with the page
+    it links)."""
+    found: dict[str, list[int]] = {}
     for folder, _, names in os.walk(staging):
         for name in names:
             path = os.path.join(folder, name)
-            if os.path.relpath(path, staging).replace(os.sep, "/") not in wanted:
-                os.unlink(path)
-    for relative in pages:
-        source, target = out / relative, staging / relative
-        try:
-            page = os.stat(source)
-        except FileNotFoundError:
-            target.unlink(missing_ok=True)
-            continue
-        try:
-            linked = os.stat(target)
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        else:
-            if (linked.st_ino, linked.st_dev) == (page.st_ino, page.st_dev):
-                continue
-            target.unlink()
-        try:
-            os.link(source, target)
-        except OSError:  # another file system, or no hard links: a copy then
-            shutil.copyfile(source, target)
+            info = os.stat(path)
+            found[os.path.relpath(path, staging).replace(os.sep, "/")] = [info.st_ino, info.st_dev]
+    return found

@@ -147,7 +147,8 @@ def test_names_are_found_as_typed_and_the_exact_one_first_in_a_large_index(
         if p.name != "404.html"
     )
     shutil.rmtree(site / "pagefind")
-    assert _search._build_index(site, pages, site / "pagefind") == ""
+    found = _search._page_stats(site, pages)
+    assert _search._build_index(tmp_path / "cache", site, found, site / "pagefind") == ""
     assert len(list((site / "pagefind/index").iterdir())) > 1, "one chunk: not a large index"
 
     page.goto(serve(site) + "index.html")
