@@ -474,3 +474,29 @@ def test_an_entity_is_found_by_its_own_words_not_by_the_entities_it_lists(
     assert orders not in text_of("/group/team-payments/index.html")
     assert orders not in text_of("/system/checkout/index.html")
     assert "Team Payments" in text_of("/group/team-payments/index.html")
+
+
+def test_entity_pages_rendered_with_a_worker_are_those_rendered_in_one_process(
+    example_portal: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build's own process renders batches beside its forked worker: every page and
+    graph file is there once, with the bytes one process gives it."""
+    from generator.model import CatalogFile
+    from generator.site import _entity_pages, build_site
+
+    catalog = CatalogFile.read(example_portal / "catalog.json")
+
+    def pages(out: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(out).as_posix(): p.read_bytes()
+            for p in (out / "catalog").rglob("*")
+            if p.is_file() and p.parent != out / "catalog"
+        }
+
+    one = build_site(catalog, tmp_path / "one", tmp_path / "cache-one", workers=1)
+    monkeypatch.setattr(_entity_pages, "BATCH", 3)  # many batches, shared by two processes
+    two = build_site(catalog, tmp_path / "two", tmp_path / "cache-two", workers=2)
+    assert one.rendered == two.rendered > 20
+    first, second = pages(tmp_path / "one"), pages(tmp_path / "two")
+    assert len(first) > 100 and first.keys() == second.keys()
+    assert [p for p in first if first[p] != second[p]] == []

@@ -17,11 +17,9 @@ nothing outside itself. A badge is written only for an entity whose pages this b
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import unicodedata
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -30,8 +28,8 @@ from urllib.parse import quote
 
 from ..health import OWNED_KINDS
 from ..model import EntityRef, badge_file, docs_site_dir, entity_page
-from ..workers import die_with_parent
 from ._context import SiteContext
+from ._forked import render_batches
 from ._model import SiteModel
 from ._output import PageOutput
 from ._writer import SiteWriter, WriteStats
@@ -269,8 +267,9 @@ def entity_badges(model: SiteModel, key: str) -> dict[str, Badge]:
 
 class Badges:
     """Every entity's badges. An entity whose pages this build keeps keeps its badges; the
-    others are written in batches across worker processes (forked, as the entity pages':
-    a cold build writes four or five files per entity, and file creation is the cost)."""
+    others are written in batches by the build and forked workers, as the entity pages
+    are (a cold build writes four or five files per entity, and file creation is the
+    cost)."""
 
     def __init__(
         self, workers: int | None = None, only: Callable[[str], bool] | None = None
@@ -292,19 +291,10 @@ class Badges:
             else:
                 todo.append(key)
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
-        count = self.workers if self.workers is not None else (os.cpu_count() or 1)
         _context = context
         try:
-            if count <= 1 or len(batches) <= 1:
-                for batch in batches:
-                    output.writer.merge(_write_batch(batch))
-                return
-            fork = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(
-                max_workers=count, mp_context=fork, initializer=die_with_parent
-            ) as pool:
-                for stats in pool.map(_write_batch, batches):
-                    output.writer.merge(stats)
+            for stats in render_batches(_write_batch, batches, self.workers):
+                output.writer.merge(stats)
         finally:
             _context = None
 

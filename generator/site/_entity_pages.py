@@ -4,19 +4,17 @@ inputs did not change is kept as it is."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import posixpath
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from ..model import entity_dir, entity_page
-from ..workers import die_with_parent
 from ._api_problems import api_definitions, note_api_problems
 from ._context import SiteContext, label, root_of
+from ._forked import render_batches
 from ._graph_files import CARD_GRAPH, FULL_GRAPH, SYSTEM_GRAPH, GraphImage, graph_files, graph_image
 from ._output import PageOutput
 from ._pages import VIEWS, Section, entity_view, system_graph, view_dir
@@ -96,15 +94,7 @@ class EntityPages:
 
     def _batches(self, keys: list[str]) -> Iterator[_Batch]:
         batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
-        count = self.workers if self.workers is not None else (os.cpu_count() or 1)
-        if count <= 1 or len(batches) <= 1:
-            yield from map(_render_batch, batches)
-            return
-        fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
-            max_workers=count, mp_context=fork, initializer=die_with_parent
-        ) as pool:
-            yield from pool.map(_render_batch, batches)
+        return render_batches(_render_batch, batches, self.workers)
 
 
 def _render_batch(keys: list[str]) -> _Batch:
