@@ -349,7 +349,7 @@ def test_a_rebuild_renews_the_aggregated_ownership_of_every_group_above(
 def search_fragments(site: Path) -> dict[str, str]:
     """What Pagefind's index holds, by page URL: each fragment's text."""
     found = {}
-    for path in (site / "pagefind" / "fragment").glob("*.pf_fragment"):
+    for path in (site / "pagefind").glob("**/fragment/*.pf_fragment"):  # every part's
         data = gzip.decompress(path.read_bytes()).removeprefix(b"pagefind_dcd")
         fragment = json.loads(data)
         found[fragment["url"]] = fragment["content"]
@@ -500,3 +500,76 @@ def test_entity_pages_rendered_with_a_worker_are_those_rendered_in_one_process(
     first, second = pages(tmp_path / "one"), pages(tmp_path / "two")
     assert len(first) > 100 and first.keys() == second.keys()
     assert [p for p in first if first[p] != second[p]] == []
+
+
+def test_a_change_re_indexes_only_the_parts_whose_searched_words_changed(tmp_path: Path) -> None:
+    """A team's Overview lists its components' descriptions in a table the index leaves
+    out: a description changed re-indexes the component's part, not the team's, and the
+    new words are found."""
+    from generator.model import slot_of
+
+    team = "group:default/team-a"
+    name = next(
+        n
+        for n in (f"svc-{i}" for i in range(64))
+        if slot_of(f"component:default/{n}", 2) != slot_of(team, 2)
+    )
+    org = write_tree(
+        tmp_path / "org",
+        {
+            f"{name}/catalog-info.yaml": described(name, "Takes orders."),
+            "team/catalog-info.yaml": GROUP_A,
+        },
+    )
+    config = tmp_path / "backlot.yaml"
+    config.write_text(f"catalog:\n  sources:\n    - path: {org}\nsite:\n  search_parts: 2\n")
+    site, cache = tmp_path / "site", tmp_path / "cache"
+
+    def build() -> None:
+        result = run_backlot("build", org, "-o", site, "--cache-dir", cache, "--config", config)
+        assert result.returncode == 0, result.stderr
+
+    def stamps() -> dict[int, int]:
+        return {s: (cache / f"search/part-{s}/fingerprint").stat().st_mtime_ns for s in (0, 1)}
+
+    build()
+    page = site / "catalog/default/group/team-a/index.html"
+    before, listed = stamps(), page.read_bytes()
+    write_tree(org, {f"{name}/catalog-info.yaml": described(name, "Zanzibar queues.")})
+    build()
+    assert page.read_bytes() != listed and b"Zanzibar queues." in page.read_bytes()
+    after = stamps()
+    assert after[slot_of(team, 2)] == before[slot_of(team, 2)]
+    changed = slot_of(f"component:default/{name}", 2)
+    assert after[changed] != before[changed]
+    found = search_fragments(site)
+    assert "Zanzibar queues." in next(t for u, t in found.items() if f"/component/{name}/" in u)
+    assert not any("Takes orders." in t for t in found.values())
+
+
+def test_what_the_search_index_leaves_out_of_a_page_does_not_change_its_digest() -> None:
+    from generator.site._search import indexed_digest
+
+    def page(inside: str, outside: str = "Orders.", attrs: str = "") -> bytes:
+        return (
+            f'<article data-pagefind-body><h1>{outside}</h1><section class="card"{attrs} '
+            f"data-pagefind-ignore><section><p>x</p></section><p>{inside}</p></section>"
+            "<p>after</p></article>"
+        ).encode()
+
+    same = indexed_digest(page("Takes orders."))
+    assert indexed_digest(page("Zanzibar queues.")) == same  # left out by Pagefind
+    assert indexed_digest(page("Takes orders.", outside="Billing.")) != same
+    # What Pagefind may still read inside: filters and metadata.
+    filtered = '<span data-pagefind-filter="owner">{}</span>'
+    assert indexed_digest(page(filtered.format("a"))) != indexed_digest(page(filtered.format("b")))
+    # The attribute's name written inside another attribute's value is not the attribute.
+    faked = ' title="data-pagefind-ignore"'
+    text = (
+        '<article data-pagefind-body><div title="x data-pagefind-ignore"><p>{}</p></div></article>'
+    )
+    assert indexed_digest(text.format("a").encode()) != indexed_digest(text.format("b").encode())
+    assert indexed_digest(page("a", attrs=faked)) == indexed_digest(page("b", attrs=faked))
+    # An element whose end is not found stays in.
+    cut = b"<article data-pagefind-body><section data-pagefind-ignore><p>{}</p></article>"
+    assert indexed_digest(cut.replace(b"{}", b"a")) != indexed_digest(cut.replace(b"{}", b"b"))
