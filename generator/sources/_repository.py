@@ -219,14 +219,21 @@ class LocalRepository:
         """The root with its links resolved, once: a catalog reads thousands of files."""
         return self.root.resolve()
 
+    @cached_property
+    def _real_root_prefix(self) -> str:
+        root = os.fspath(self._real_root)
+        return root if root.endswith(os.sep) else root + os.sep
+
     def relative(self, real: Path) -> str | None:
-        """``real`` (an already resolved path) relative to the root, or None if outside."""
-        root = self._real_root
-        if real == root:
+        """``real`` (an already resolved path) relative to the root, or None if outside.
+        Compared as text: both are resolved (absolute, without "." or ".."), and pathlib's
+        ``parents`` and ``relative_to`` cost more than reading the file."""
+        path, prefix = os.fspath(real), self._real_root_prefix
+        if path == prefix or path + os.sep == prefix:
             return "."
-        if root not in real.parents:
+        if not path.startswith(prefix):
             return None
-        return real.relative_to(root).as_posix()
+        return path[len(prefix) :].replace(os.sep, "/")
 
     def read_bytes(self, relpath: str, limit: int) -> bytes:
         path = self.resolve(relpath)
